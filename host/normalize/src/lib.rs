@@ -138,6 +138,9 @@ pub struct DecodeContext {
     /// VPC Flow Logs field list for record streams without a header line
     /// (CloudWatch Logs, Firehose); the default v2 list when absent.
     pub vpc_flow_fields: Option<Vec<String>>,
+    /// Zone of local times written without an offset (`ausearch -i`
+    /// headers); UTC when absent.
+    pub timezone: Option<jiff::tz::TimeZone>,
 }
 
 /// A streaming decoder for one input of one format.
