@@ -155,6 +155,24 @@ impl SuricataDecoder {
     }
 }
 
+fn is_used(event_type: &str) -> bool {
+    matches!(event_type, "http" | "tls" | "flow" | "fileinfo" | "dns")
+}
+
+/// The `event_type` a line declares, read without parsing it: the value
+/// of the first `"event_type":"…"` (no escapes). Suricata writes it at the
+/// top level near the start; a line where it is not found this way is
+/// parsed in full.
+fn declared_type(line: &[u8]) -> Option<&str> {
+    const KEY: &[u8] = b"\"event_type\":\"";
+    let at = memchr::memmem::find(line, KEY)? + KEY.len();
+    let len = memchr::memchr2(b'"', b'\\', &line[at..])?;
+    if line.get(at + len) != Some(&b'"') {
+        return None;
+    }
+    std::str::from_utf8(&line[at..at + len]).ok()
+}
+
 fn endpoint(ip: &Option<std::borrow::Cow<'_, str>>, port: Option<u16>) -> Endpoint {
     Endpoint {
         ip: ip.as_deref().and_then(|s| s.parse().ok()),
@@ -204,6 +222,15 @@ impl Decoder for SuricataDecoder {
         if !self.pending.is_empty() {
             self.close_stale(out);
         }
+        // Records of unused types (alerts, stats: often the bulk of an
+        // eve.json) are only validated, never built.
+        if let Some(t) = declared_type(line).filter(|t| !is_used(t)) {
+            match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
+                Ok(_) => out.skip(t),
+                Err(err) => out.error(pos, "invalid JSON", err.to_string()),
+            }
+            return;
+        }
         let e: Eve<'_> = match serde_json::from_slice(line) {
             Ok(e) => e,
             Err(err) => {
@@ -215,8 +242,7 @@ impl Decoder for SuricataDecoder {
             out.error(pos, "missing field", "no event_type");
             return;
         };
-        let used = matches!(event_type, "http" | "tls" | "flow" | "fileinfo" | "dns");
-        if !used {
+        if !is_used(event_type) {
             out.skip(event_type);
             return;
         }

@@ -58,3 +58,12 @@ fn sniffing() {
     assert!(sniff(br#"{"ts":1.0,"uid":"C","id_orig_h":"1.2.3.4"}"#));
     assert!(!sniff(br#"{"timestamp":"x","event_type":"flow"}"#));
 }
+
+#[test]
+fn a_new_file_section_resets_the_header() {
+    let out = decode(
+        "#separator \\x09\n#path\tfiles\n#fields\tts\tuid\n1.0\tC\n#separator \\x09\n#fields\tts\tuid\tid.orig_h\tconn_state\n2.0\tC2\t10.0.0.1\tSF\n",
+    );
+    assert_eq!(out.stats.skipped.get("files"), Some(&1));
+    assert_eq!(out.events.len(), 1, "the second section is conn, inferred");
+}

@@ -157,6 +157,9 @@ impl TsvHeader {
     pub fn directive(&mut self, line: &[u8]) {
         let body = &line[1..];
         if let Some(v) = body.strip_prefix(b"separator ") {
+            // The first line of a log file: a new section starts, and
+            // nothing of the previous header carries over.
+            *self = TsvHeader::default();
             let v = unescape(v.trim_ascii()).into_owned();
             if !v.is_empty() {
                 self.sep = v;

@@ -147,3 +147,21 @@ fn auoms_execs_become_process_starts_with_ancestry() {
         serde_json::json!(["bash", "bash", "bash"])
     );
 }
+
+#[test]
+fn hex_proctitle_gives_the_command_line_when_execve_is_missing() {
+    // The arp event without its EXECVE record: PROCTITLE (hex, NUL-separated)
+    // is the fallback.
+    let full = fixture(&format!("{DIR}otrf_sh_arp_cache_2020-11-10074812.log"));
+    let text = String::from_utf8(full).expect("utf8");
+    let without_execve: String = text
+        .lines()
+        .take(6)
+        .filter(|l| !l.starts_with("type=EXECVE"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let r = run(Format::Auditd, without_execve.as_bytes());
+    let v = r.json("1604994496.155:92733");
+    assert_eq!(v["process"]["command_line"], "arp -a");
+    assert_eq!(v["process"]["args"], serde_json::json!(["arp", "-a"]));
+}

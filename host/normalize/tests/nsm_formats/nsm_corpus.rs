@@ -202,3 +202,49 @@ fn suricata_written_samples() {
     assert_eq!(r.skipped("tls:no sni"), 1);
     assert_eq!(r.skipped("alert"), 1);
 }
+
+#[test]
+fn formats_are_detected_from_the_first_lines() {
+    let cases = [
+        (
+            "corpus/linux-auditd/otrf_sh_arp_cache_2020-11-10074812.log",
+            Format::Auditd,
+        ),
+        (
+            "corpus/linux-auditd/otrf_auoms-syslog_log4shell_2022-05-11.jsonl",
+            Format::Auditd,
+        ),
+        (
+            "corpus/linux-auditd/go-libaudit_auparse_audit-rhel7.log",
+            Format::Auditd,
+        ),
+        ("written/linux-auditd/ausearch_i.log", Format::Auditd),
+        ("written/linux-auditd/kernel.log", Format::Auditd),
+        ("written/linux-auditd/syslog.log", Format::Auditd),
+        ("written/linux-auditd/enriched.log", Format::Auditd),
+        ("corpus/zeek/otrf_lsass-campaign-01_conn.log", Format::Zeek),
+        (
+            "corpus/zeek/otrf_apt29-day1_SCRANTON_conn.jsonl",
+            Format::Zeek,
+        ),
+        (
+            "corpus/zeek/zeek-btest_postgresql_greenhouse-app_postgresql.log",
+            Format::Zeek,
+        ),
+        ("written/zeek/ssl_dns_http.log", Format::Zeek),
+        (
+            "corpus/suricata/suricata-verify_detect-engine-state-03_eve.json",
+            Format::Suricata,
+        ),
+        (
+            "corpus/suricata/suricata-verify_dns-tcp-www-google-com_eve.json",
+            Format::Suricata,
+        ),
+        ("written/suricata/eve_v2_v3.json", Format::Suricata),
+    ];
+    for (path, want) in cases {
+        let bytes = fixture(path);
+        let sample = &bytes[..bytes.len().min(64 * 1024)];
+        assert_eq!(dumpwatch_normalize::detect(sample), Some(want), "{path}");
+    }
+}
