@@ -25,27 +25,56 @@ use super::fields::{RawFields, decode_value, parse_dec, text};
 use super::proctable::{ProcInfo, ProcTable};
 
 /// A JSON line holding an audit record as text.
+///
+/// Fields are `&str` borrowed from the line when unescaped: serde's
+/// `Option<Cow<str>>` would copy every one (serde-rs/serde#1497).
 #[derive(Deserialize)]
 pub(super) struct Envelope<'a> {
     #[serde(borrow, rename = "SyslogMessage")]
-    pub syslog_message: Option<Cow<'a, str>>,
+    pub syslog_message: Option<Text<'a>>,
     #[serde(borrow)]
-    pub message: Option<Cow<'a, str>>,
+    pub message: Option<Text<'a>>,
     #[serde(borrow, rename = "HostName")]
-    pub host_name: Option<Cow<'a, str>>,
+    pub host_name: Option<Text<'a>>,
     #[serde(borrow, rename = "Computer")]
-    pub computer: Option<Cow<'a, str>>,
+    pub computer: Option<Text<'a>>,
+}
+
+/// A JSON string, borrowed when it has no escapes.
+pub(super) struct Text<'a>(Cow<'a, str>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Text<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Cow<'de, str>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(Cow::Borrowed(v))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(Cow::Owned(v.to_owned()))
+            }
+        }
+        d.deserialize_str(V).map(Text)
+    }
 }
 
 impl<'a> Envelope<'a> {
     pub fn text(&self) -> Option<&str> {
-        self.syslog_message.as_deref().or(self.message.as_deref())
+        self.syslog_message
+            .as_ref()
+            .or(self.message.as_ref())
+            .map(|t| t.0.as_ref())
     }
 
     pub fn host(&self) -> Option<&str> {
         self.host_name
-            .as_deref()
-            .or(self.computer.as_deref())
+            .as_ref()
+            .or(self.computer.as_ref())
+            .map(|t| t.0.as_ref())
             .filter(|h| !h.is_empty())
     }
 }

@@ -16,6 +16,53 @@ use serde::de::{self, Deserializer, Visitor};
 
 use super::record::{LogKind, Rec, Ts};
 
+/// An optional string borrowed from the line when it has no escapes.
+/// serde's own `Option<Cow<str>>` always copies, even with
+/// `#[serde(borrow)]` (serde-rs/serde#1497), which made every string field
+/// an allocation on the hot path. Non-string values read as absent.
+fn opt_str<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct V;
+    impl<'de> Visitor<'de> for V {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+            f.write_str("a string")
+        }
+        fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_owned())))
+        }
+        fn visit_string<E: de::Error>(self, v: String) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v)))
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            while m.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut s: A) -> Result<Self::Value, A::Error> {
+            while s.next_element::<de::IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(V)
+}
+
 /// `ts` as a number or a string.
 fn de_ts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ts>, D::Error> {
     struct V;
@@ -47,8 +94,7 @@ fn de_ts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ts>, D::Error> {
 
 /// An address, or nothing when it does not parse.
 fn de_ip<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, D::Error> {
-    let s: Option<Cow<'de, str>> = Option::deserialize(d)?;
-    Ok(s.and_then(|s| s.parse().ok()))
+    Ok(opt_str(d)?.and_then(|s| s.parse().ok()))
 }
 
 /// A number that may also be written as a string or be out of range.
@@ -85,13 +131,13 @@ fn de_port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
 /// A Zeek JSON record (conn, http, ssl and dns fields).
 #[derive(Deserialize, Default)]
 pub(super) struct JsonRec<'a> {
-    #[serde(borrow, rename = "_path")]
+    #[serde(borrow, default, rename = "_path", deserialize_with = "opt_str")]
     pub path: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "@stream")]
+    #[serde(borrow, default, rename = "@stream", deserialize_with = "opt_str")]
     pub stream: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "de_ts")]
     pub ts: Option<Ts>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub uid: Option<Cow<'a, str>>,
     #[serde(
         default,
@@ -121,9 +167,9 @@ pub(super) struct JsonRec<'a> {
         deserialize_with = "de_port"
     )]
     pub resp_p: Option<u16>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub proto: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub service: Option<Cow<'a, str>>,
     pub duration: Option<f64>,
     #[serde(default, deserialize_with = "de_u64")]
@@ -135,13 +181,13 @@ pub(super) struct JsonRec<'a> {
     pub conn_state: Option<de::IgnoredAny>,
     #[serde(default, deserialize_with = "de_u64")]
     pub trans_depth: Option<u64>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub method: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub host: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub uri: Option<Cow<'a, str>>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub user_agent: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "de_u64")]
     pub request_body_len: Option<u64>,
@@ -149,10 +195,10 @@ pub(super) struct JsonRec<'a> {
     pub response_body_len: Option<u64>,
     #[serde(default, deserialize_with = "de_u64")]
     pub status_code: Option<u64>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub server_name: Option<Cow<'a, str>>,
     pub cipher: Option<de::IgnoredAny>,
-    #[serde(borrow)]
+    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub query: Option<Cow<'a, str>>,
     #[serde(default, deserialize_with = "de_u64")]
     pub trans_id: Option<u64>,
