@@ -1,1 +1,67 @@
-fn main() {}
+//! `dumpwatch`: the command-line entry point. Each subcommand lives in
+//! `commands/`; this file parses arguments, sets up logging and maps
+//! outcomes to exit codes (0 ran, 1 problems found by `validate`, 2 could
+//! not run at all).
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+mod commands;
+mod inputs;
+mod modules;
+
+/// Catch database theft in your logs: MITRE ATT&CK DET0242 analytics as
+/// sandboxed WebAssembly components.
+#[derive(Parser)]
+#[command(name = "dumpwatch", version, about, long_about = None)]
+struct Cli {
+    /// Log level for messages on standard error (error, warn, info, debug,
+    /// trace); RUST_LOG overrides it.
+    #[arg(long, global = true, default_value = "warn")]
+    log_level: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run logs through fresh analytics and print findings (NDJSON, OCSF
+    /// Detection Finding) on stdout and a summary on stderr.
+    Replay(commands::replay::Args),
+    /// Run the pipeline a config describes.
+    Run(commands::run::Args),
+    /// Print the normalized events of logs as NDJSON (how dumpwatch
+    /// understands them) and a summary on stderr.
+    Normalize(commands::normalize::Args),
+    /// Print an analytic's manifest: a module file, or a shipped analytic's
+    /// id.
+    Inspect(commands::inspect::Args),
+    /// Check a config, its modules and tunables, and report every problem.
+    Validate(commands::validate::Args),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&cli.log_level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .init();
+    let result = match cli.command {
+        Command::Replay(a) => commands::replay::run(a),
+        Command::Run(a) => commands::run::run(a),
+        Command::Normalize(a) => commands::normalize::run(a),
+        Command::Inspect(a) => commands::inspect::run(a),
+        Command::Validate(a) => commands::validate::run(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dumpwatch: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}

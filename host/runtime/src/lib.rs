@@ -29,6 +29,7 @@ mod bindings {
     wasmtime::component::bindgen!({
         world: "analytic",
         path: "../../wit",
+        additional_derives: [PartialEq],
     });
 }
 

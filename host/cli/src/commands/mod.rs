@@ -1,0 +1,7 @@
+//! One module per subcommand.
+
+pub mod inspect;
+pub mod normalize;
+pub mod replay;
+pub mod run;
+pub mod validate;
