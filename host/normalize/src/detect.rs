@@ -24,6 +24,10 @@ pub fn detect(sample: &[u8]) -> Option<Format> {
     }
     let checks: &[(Format, fn(&[u8]) -> bool)] = &[
         (Format::Auditd, crate::auditd::sniff),
+        (Format::WindowsXml, crate::windows::sniff_xml),
+        (Format::WindowsJson, crate::windows::sniff_json),
+        (Format::Eslogger, crate::macos::sniff_eslogger),
+        (Format::UnifiedLog, crate::macos::sniff_unified_log),
         (Format::Suricata, crate::suricata::sniff),
         (Format::Zeek, crate::zeek::sniff),
     ];

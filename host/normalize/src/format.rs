@@ -12,11 +12,34 @@ pub enum Format {
     Zeek,
     /// Suricata eve.json.
     Suricata,
+    /// Windows event XML (Security 4688, Sysmon 1/3/11/22): `<Event>` per
+    /// line or spread over lines, or an `<Events>` export. Events carry
+    /// `source` `windows-security` or `sysmon`, as the WIT contract names
+    /// them, not the format name.
+    WindowsXml,
+    /// Windows events as JSON from NXLog `im_msvistalog` or Winlogbeat (raw
+    /// or after its ECS renames). Events carry `source` `windows-security`
+    /// or `sysmon`.
+    WindowsJson,
+    /// macOS Endpoint Security messages as `eslogger` writes them (exec,
+    /// create, close-modified, rename, write).
+    Eslogger,
+    /// The macOS unified log as `log show --style ndjson` or `--style json`
+    /// (first-seen processes and app launches).
+    UnifiedLog,
 }
 
 impl Format {
     /// Every format, in the order `--help` lists them.
-    pub const ALL: &'static [Format] = &[Format::Auditd, Format::Zeek, Format::Suricata];
+    pub const ALL: &'static [Format] = &[
+        Format::Auditd,
+        Format::Zeek,
+        Format::Suricata,
+        Format::WindowsXml,
+        Format::WindowsJson,
+        Format::Eslogger,
+        Format::UnifiedLog,
+    ];
 
     /// The name used by `--format`, the config and summaries; also the
     /// event's `source`.
@@ -25,6 +48,10 @@ impl Format {
             Format::Auditd => "auditd",
             Format::Zeek => "zeek",
             Format::Suricata => "suricata",
+            Format::WindowsXml => "windows-xml",
+            Format::WindowsJson => "windows-json",
+            Format::Eslogger => "eslogger",
+            Format::UnifiedLog => "unified-log",
         }
     }
 
@@ -34,6 +61,10 @@ impl Format {
             Format::Auditd => "Linux auditd log (raw, ENRICHED, ausearch -i, kernel, syslog-wrapped)",
             Format::Zeek => "Zeek conn/http/ssl/dns logs (TSV with #fields header, or JSON lines)",
             Format::Suricata => "Suricata eve.json (http, tls, flow, fileinfo, dns)",
+            Format::WindowsXml => "Windows Security/Sysmon event XML (<Event> per line or multi-line, <Events> export)",
+            Format::WindowsJson => "Windows Security/Sysmon JSON (NXLog im_msvistalog, Winlogbeat raw or ECS)",
+            Format::Eslogger => "macOS Endpoint Security JSON as eslogger writes it (exec, create, close, rename, write)",
+            Format::UnifiedLog => "macOS unified log, log show --style ndjson or json (first-seen processes, app launches)",
         }
     }
 
@@ -46,6 +77,10 @@ impl Format {
             Format::Auditd => Box::new(crate::auditd::AuditdDecoder::new(ctx)),
             Format::Zeek => Box::new(crate::zeek::ZeekDecoder::new(ctx)),
             Format::Suricata => Box::new(crate::suricata::SuricataDecoder::new(ctx)),
+            Format::WindowsXml => Box::new(crate::windows::WindowsXmlDecoder::new(ctx)),
+            Format::WindowsJson => Box::new(crate::windows::WindowsJsonDecoder::new(ctx)),
+            Format::Eslogger => Box::new(crate::macos::EsloggerDecoder::new(ctx)),
+            Format::UnifiedLog => Box::new(crate::macos::UnifiedLogDecoder::new(ctx)),
         }
     }
 }

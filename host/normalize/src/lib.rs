@@ -21,8 +21,13 @@ pub use dumpwatch_event::{Event, EventClass};
 pub mod auditd;
 mod detect;
 mod format;
+mod json_records;
+mod json_scalar;
+pub mod macos;
 pub mod reader;
+mod recent;
 pub mod suricata;
+pub mod windows;
 pub mod zeek;
 
 pub use detect::detect;
