@@ -1,0 +1,176 @@
+//! Snapshots: `full` restores exactly, `changes` carries only what was
+//! touched, an incompatible format is refused.
+
+use dumpwatch_sdk::Analytic;
+use dumpwatch_sdk::types::*;
+
+use super::*;
+use crate::engine::persist::{FORMAT, PENDING, WINDOWS};
+
+fn stream() -> Vec<Event> {
+    vec![
+        exec("e1", T0, "db-01", "alice", 1001, 500, "pg_dump"),
+        dump("d1", T0 + SEC, "db-01", "alice", 1001, 500, "/tmp/x.sql"),
+        exec("e2", T0 + 2 * SEC, "db-02", "bob", 1002, 600, "psql"),
+        nsm_post("g0", T0 + 3 * SEC, "db-03", "203.0.113.1"),
+        dump("d2", T0 + 4 * MIN, "db-02", "bob", 1002, 600, "/tmp/y.csv"),
+        nsm_post("g1", T0 + 5 * MIN, "db-01", "203.0.113.7"),
+        exec("e3", T0 + 6 * MIN, "db-01", "alice", 1001, 700, "psql"),
+        nsm_post("g2", T0 + 7 * MIN, "db-02", "203.0.113.7"),
+        exec("e4", T0 + 30 * MIN, "db-01", "alice", 1001, 800, "psql"),
+        dump(
+            "d3",
+            T0 + 31 * MIN,
+            "db-01",
+            "alice",
+            1001,
+            800,
+            "/tmp/z.sql",
+        ),
+    ]
+}
+
+/// Feed `events` one per batch, advancing to just before the next one.
+fn feed(a: &mut An0676, events: &[Event]) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for event in events {
+        out.extend(a.process(vec![event.clone()]));
+        out.extend(a.advance(event.time));
+    }
+    out
+}
+
+#[test]
+fn restore_mid_stream_continues_like_an_uninterrupted_run() {
+    let events = stream();
+    let end = events.iter().map(|e| e.time).max().unwrap();
+    for cut in 0..=events.len() {
+        let mut straight = analytic(vec![]);
+        let mut expected = feed(&mut straight, &events);
+        expected.extend(straight.advance(end));
+
+        let mut first = analytic(vec![]);
+        let mut got = feed(&mut first, &events[..cut]);
+        let entries = first.snapshot(SnapshotMode::Full);
+        let mut second = analytic(vec![]);
+        second.restore(entries).unwrap();
+        assert_eq!(
+            second.engine().window_count(),
+            first.engine().window_count()
+        );
+        assert_eq!(
+            second.engine().pending_count(),
+            first.engine().pending_count()
+        );
+        assert_eq!(second.engine().watermark(), first.engine().watermark());
+        got.extend(feed(&mut second, &events[cut..]));
+        got.extend(second.advance(end));
+        assert_eq!(got, expected, "cut at {cut}");
+    }
+}
+
+#[test]
+fn merged_change_snapshots_restore_like_a_full_one() {
+    let events = stream();
+    let mut a = analytic(vec![]);
+    let mut merged: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> = Default::default();
+    for chunk in events.chunks(3) {
+        feed(&mut a, chunk);
+        for entry in a.snapshot(SnapshotMode::Changes) {
+            merged.insert(entry.key, entry.value);
+        }
+    }
+    let entries: Vec<StateEntry> = merged
+        .into_iter()
+        .filter_map(|(key, value)| {
+            value.map(|v| StateEntry {
+                key,
+                value: Some(v),
+            })
+        })
+        .collect();
+    let mut restored = analytic(vec![]);
+    restored.restore(entries).unwrap();
+    let full = |x: &mut An0676| {
+        let mut e = x.snapshot(SnapshotMode::Full);
+        e.sort_by(|p, q| p.key.cmp(&q.key));
+        e
+    };
+    assert_eq!(full(&mut restored), full(&mut a));
+}
+
+fn entity_keys(entries: &[StateEntry]) -> Vec<(u8, Option<usize>)> {
+    let mut keys: Vec<(u8, Option<usize>)> = entries
+        .iter()
+        .filter(|e| e.key[0] != 0)
+        .map(|e| (e.key[0], e.value.as_ref().map(Vec::len)))
+        .collect();
+    keys.sort();
+    keys
+}
+
+#[test]
+fn changes_carry_only_touched_entities() {
+    let mut a = analytic(vec![]);
+    feed(&mut a, &stream()[..3]);
+    let full = a.snapshot(SnapshotMode::Full);
+    assert!(entity_keys(&full).len() >= 2);
+    assert!(
+        entity_keys(&a.snapshot(SnapshotMode::Changes)).is_empty(),
+        "nothing touched since"
+    );
+
+    // A dump for db-01/alice touches that window (and db-01's pending list).
+    a.process(vec![dump(
+        "d9",
+        T0 + 3 * SEC,
+        "db-01",
+        "alice",
+        1001,
+        500,
+        "/tmp/w.sql",
+    )]);
+    let changes = a.snapshot(SnapshotMode::Changes);
+    let touched: Vec<&StateEntry> = changes.iter().filter(|e| e.key[0] == WINDOWS).collect();
+    assert_eq!(touched.len(), 1);
+    let (host, user): (String, String) =
+        dumpwatch_sdk::codec::decode(&touched[0].key[1..]).unwrap();
+    assert_eq!((host.as_str(), user.as_str()), ("db-01", "alice"));
+    assert!(changes.iter().filter(|e| e.key[0] == PENDING).count() <= 1);
+
+    // Expiry deletes: past TimeWindow + LateRetention everything goes.
+    a.advance(T0 + 2 * 60 * MIN);
+    let changes = a.snapshot(SnapshotMode::Changes);
+    let keys = entity_keys(&changes);
+    assert!(!keys.is_empty());
+    assert!(
+        keys.iter().all(|(_, value)| value.is_none()),
+        "all deleted: {keys:?}"
+    );
+    assert!(entity_keys(&a.snapshot(SnapshotMode::Full)).is_empty());
+}
+
+#[test]
+fn an_incompatible_snapshot_is_refused_and_leaves_an_empty_state() {
+    let mut a = analytic(vec![]);
+    feed(&mut a, &stream()[..4]);
+    let mut entries = a.snapshot(SnapshotMode::Full);
+    for entry in &mut entries {
+        if entry.key == [&[0u8][..], b"format"].concat() {
+            entry.value = Some(dumpwatch_sdk::codec::encode("an0676/0").unwrap());
+        }
+    }
+    let mut b = analytic(vec![]);
+    let err = b.restore(entries).unwrap_err();
+    assert!(err.contains("an0676/0") && err.contains(FORMAT), "{err}");
+    assert_eq!(b.engine().window_count(), 0);
+
+    // A garbled value is an error too, not a panic.
+    let mut entries = a.snapshot(SnapshotMode::Full);
+    for entry in &mut entries {
+        if entry.key[0] == WINDOWS {
+            entry.value = Some(vec![0xff; 3]);
+        }
+    }
+    assert!(analytic(vec![]).restore(entries).is_err());
+}

@@ -1,0 +1,61 @@
+//! The binary encoding of analytic state: postcard (serde), compact varints
+//! and no schema on the wire. Format changes are caught by the format entry
+//! of [`crate::state`], not by the codec.
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// Why state could not be encoded or decoded.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CodecError(pub String);
+
+impl std::fmt::Display for CodecError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for CodecError {}
+
+/// Encode `value`.
+pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
+    postcard::to_allocvec(value).map_err(|err| CodecError(format!("cannot encode state: {err}")))
+}
+
+/// Decode a `T` from `bytes`; trailing bytes are an error (they mean the
+/// bytes were written by a different layout).
+pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+    match postcard::take_from_bytes(bytes) {
+        Ok((value, [])) => Ok(value),
+        Ok((_, rest)) => Err(CodecError(format!(
+            "cannot decode state: {} unexpected trailing bytes",
+            rest.len()
+        ))),
+        Err(err) => Err(CodecError(format!("cannot decode state: {err}"))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip() {
+        let value = (42u32, String::from("x"), Some(-7i64), vec![1u8, 2, 3]);
+        let bytes = encode(&value).unwrap();
+        assert_eq!(
+            decode::<(u32, String, Option<i64>, Vec<u8>)>(&bytes).unwrap(),
+            value
+        );
+    }
+
+    #[test]
+    fn truncated_and_trailing_bytes_are_errors() {
+        let bytes = encode(&(1u64 << 40, String::from("hello"))).unwrap();
+        assert!(decode::<(u64, String)>(&bytes[..bytes.len() - 2]).is_err());
+        let mut longer = bytes.clone();
+        longer.push(0);
+        let err = decode::<(u64, String)>(&longer).unwrap_err();
+        assert!(err.0.contains("trailing"), "{err}");
+    }
+}

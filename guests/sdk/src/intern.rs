@@ -1,0 +1,205 @@
+//! Shared, interned strings for window state.
+//!
+//! Host names, user names, executable names and event sources repeat across
+//! thousands of windows. A [`Sym`] is one reference-counted copy per distinct
+//! value (16 bytes per use instead of a 24-byte `String` plus its own heap
+//! copy), which keeps window structs small: the memory target is a few
+//! hundred bytes per open window.
+//!
+//! The interner is per thread: a component has exactly one, and native tests
+//! running on several threads each get their own (a `Sym` is not `Send`).
+//! Values nobody holds any more are freed by [`sweep`], which analytics call
+//! now and then ([`maybe_sweep`] decides when).
+
+use std::borrow::Borrow;
+use std::cell::{Cell, RefCell};
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::rc::Rc;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+use crate::collections::{Set, new_set};
+
+thread_local! {
+    static TABLE: RefCell<Set<Rc<str>>> = RefCell::new(new_set());
+    /// Table size after the last sweep, to sweep only when it has grown.
+    static SWEPT_AT: Cell<usize> = const { Cell::new(0) };
+}
+
+/// An interned string: cheap to clone, compare and hash.
+#[derive(Clone)]
+pub struct Sym(Rc<str>);
+
+impl Sym {
+    /// The shared copy of `text`, created on first use.
+    pub fn new(text: &str) -> Sym {
+        TABLE.with(|table| {
+            let mut table = table.borrow_mut();
+            if let Some(existing) = table.get(text) {
+                return Sym(Rc::clone(existing));
+            }
+            let shared: Rc<str> = Rc::from(text);
+            table.insert(Rc::clone(&shared));
+            Sym(shared)
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Free every interned value that no [`Sym`] refers to any more; returns how
+/// many were freed.
+pub fn sweep() -> usize {
+    TABLE.with(|table| {
+        let mut table = table.borrow_mut();
+        let before = table.len();
+        table.retain(|shared| Rc::strong_count(shared) > 1);
+        SWEPT_AT.with(|at| at.set(table.len()));
+        before - table.len()
+    })
+}
+
+/// [`sweep`] when the table has doubled (and holds at least 1024 values)
+/// since the last sweep, so the cost stays proportional to growth.
+pub fn maybe_sweep() -> usize {
+    let (len, at) = (interned(), SWEPT_AT.with(Cell::get));
+    if len >= 1024 && len > at.saturating_mul(2) {
+        sweep()
+    } else {
+        0
+    }
+}
+
+/// Number of distinct values held.
+pub fn interned() -> usize {
+    TABLE.with(|table| table.borrow().len())
+}
+
+impl PartialEq for Sym {
+    fn eq(&self, other: &Sym) -> bool {
+        // Interned values are unique, so equal pointers mean equal text; the
+        // text comparison keeps this correct for values made across a sweep.
+        Rc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+    }
+}
+
+impl Eq for Sym {}
+
+impl Hash for Sym {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        // Must hash like `str` so maps keyed by `Sym` can be searched by `&str`.
+        (*self.0).hash(state);
+    }
+}
+
+impl PartialOrd for Sym {
+    fn partial_cmp(&self, other: &Sym) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Sym {
+    fn cmp(&self, other: &Sym) -> std::cmp::Ordering {
+        (*self.0).cmp(&*other.0)
+    }
+}
+
+impl Deref for Sym {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Borrow<str> for Sym {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Sym {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for Sym {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl From<&str> for Sym {
+    fn from(text: &str) -> Sym {
+        Sym::new(text)
+    }
+}
+
+impl Serialize for Sym {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Sym {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Sym, D::Error> {
+        let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
+        Ok(Sym::new(&text))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn equal_text_shares_one_copy() {
+        let a = Sym::new("db-01");
+        let b = Sym::new(&String::from("db-01"));
+        assert!(Rc::ptr_eq(&a.0, &b.0));
+        assert_eq!(a, b);
+        assert_ne!(a, Sym::new("db-02"));
+    }
+
+    #[test]
+    fn sweep_frees_only_unreferenced_values() {
+        let kept = Sym::new("kept-value-for-sweep-test");
+        drop(Sym::new("dropped-value-for-sweep-test"));
+        let freed = sweep();
+        assert!(freed >= 1);
+        let present = TABLE.with(|t| {
+            let t = t.borrow();
+            (
+                t.contains("kept-value-for-sweep-test"),
+                t.contains("dropped-value-for-sweep-test"),
+            )
+        });
+        assert_eq!(present, (true, false));
+        assert_eq!(kept.as_str(), "kept-value-for-sweep-test");
+    }
+
+    #[test]
+    fn serde_round_trip_interns() {
+        let original = Sym::new("alice");
+        let bytes = postcard::to_allocvec(&original).unwrap();
+        let back: Sym = postcard::from_bytes(&bytes).unwrap();
+        assert!(Rc::ptr_eq(&original.0, &back.0));
+    }
+
+    #[test]
+    fn maps_keyed_by_sym_are_searchable_by_str() {
+        let mut map = crate::collections::new_map();
+        map.insert(Sym::new("psql"), 1);
+        assert_eq!(map.get("psql"), Some(&1));
+    }
+}
