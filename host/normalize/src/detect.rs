@@ -28,6 +28,10 @@ pub fn detect(sample: &[u8]) -> Option<Format> {
         (Format::WindowsJson, crate::windows::sniff_json),
         (Format::Eslogger, crate::macos::sniff_eslogger),
         (Format::UnifiedLog, crate::macos::sniff_unified_log),
+        (Format::CloudTrail, crate::cloudtrail::sniff),
+        (Format::M365, crate::m365::sniff),
+        (Format::Snowflake, crate::snowflake::sniff),
+        (Format::VpcFlow, crate::vpcflow::sniff),
         (Format::Suricata, crate::suricata::sniff),
         (Format::Zeek, crate::zeek::sniff),
     ];

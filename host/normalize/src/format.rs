@@ -12,6 +12,16 @@ pub enum Format {
     Zeek,
     /// Suricata eve.json.
     Suricata,
+    /// AWS CloudTrail records: S3 `{"Records":[…]}` files, single records,
+    /// one record per line.
+    CloudTrail,
+    /// AWS VPC Flow Logs, any version, with or without the header line.
+    VpcFlow,
+    /// Snowflake `ACCOUNT_USAGE.QUERY_HISTORY` exported as CSV or JSON.
+    Snowflake,
+    /// Microsoft 365 unified audit log records (Management Activity API, or
+    /// the Sentinel `OfficeActivity` table).
+    M365,
     /// Windows event XML (Security 4688, Sysmon 1/3/11/22): `<Event>` per
     /// line or spread over lines, or an `<Events>` export. Events carry
     /// `source` `windows-security` or `sysmon`, as the WIT contract names
@@ -35,6 +45,10 @@ impl Format {
         Format::Auditd,
         Format::Zeek,
         Format::Suricata,
+        Format::CloudTrail,
+        Format::VpcFlow,
+        Format::Snowflake,
+        Format::M365,
         Format::WindowsXml,
         Format::WindowsJson,
         Format::Eslogger,
@@ -48,6 +62,10 @@ impl Format {
             Format::Auditd => "auditd",
             Format::Zeek => "zeek",
             Format::Suricata => "suricata",
+            Format::CloudTrail => "cloudtrail",
+            Format::VpcFlow => "vpc-flow",
+            Format::Snowflake => "snowflake",
+            Format::M365 => "m365",
             Format::WindowsXml => "windows-xml",
             Format::WindowsJson => "windows-json",
             Format::Eslogger => "eslogger",
@@ -58,13 +76,31 @@ impl Format {
     /// One line for `--help`.
     pub fn describe(self) -> &'static str {
         match self {
-            Format::Auditd => "Linux auditd log (raw, ENRICHED, ausearch -i, kernel, syslog-wrapped)",
+            Format::Auditd => {
+                "Linux auditd log (raw, ENRICHED, ausearch -i, kernel, syslog-wrapped)"
+            }
             Format::Zeek => "Zeek conn/http/ssl/dns logs (TSV with #fields header, or JSON lines)",
             Format::Suricata => "Suricata eve.json (http, tls, flow, fileinfo, dns)",
-            Format::WindowsXml => "Windows Security/Sysmon event XML (<Event> per line or multi-line, <Events> export)",
-            Format::WindowsJson => "Windows Security/Sysmon JSON (NXLog im_msvistalog, Winlogbeat raw or ECS)",
-            Format::Eslogger => "macOS Endpoint Security JSON as eslogger writes it (exec, create, close, rename, write)",
-            Format::UnifiedLog => "macOS unified log, log show --style ndjson or json (first-seen processes, app launches)",
+            Format::CloudTrail => {
+                "AWS CloudTrail (S3 Records envelope, single records, one per line)"
+            }
+            Format::VpcFlow => "AWS VPC Flow Logs (any version; header line or default v2 fields)",
+            Format::Snowflake => "Snowflake ACCOUNT_USAGE.QUERY_HISTORY (CSV with header, or JSON)",
+            Format::M365 => {
+                "Microsoft 365 unified audit log (Management API JSON, Sentinel OfficeActivity)"
+            }
+            Format::WindowsXml => {
+                "Windows Security/Sysmon event XML (<Event> per line or multi-line, <Events> export)"
+            }
+            Format::WindowsJson => {
+                "Windows Security/Sysmon JSON (NXLog im_msvistalog, Winlogbeat raw or ECS)"
+            }
+            Format::Eslogger => {
+                "macOS Endpoint Security JSON as eslogger writes it (exec, create, close, rename, write)"
+            }
+            Format::UnifiedLog => {
+                "macOS unified log, log show --style ndjson or json (first-seen processes, app launches)"
+            }
         }
     }
 
@@ -77,6 +113,10 @@ impl Format {
             Format::Auditd => Box::new(crate::auditd::AuditdDecoder::new(ctx)),
             Format::Zeek => Box::new(crate::zeek::ZeekDecoder::new(ctx)),
             Format::Suricata => Box::new(crate::suricata::SuricataDecoder::new(ctx)),
+            Format::CloudTrail => Box::new(crate::cloudtrail::CloudTrailDecoder::new(ctx)),
+            Format::VpcFlow => Box::new(crate::vpcflow::VpcFlowDecoder::new(ctx)),
+            Format::Snowflake => Box::new(crate::snowflake::SnowflakeDecoder::new(ctx)),
+            Format::M365 => Box::new(crate::m365::M365Decoder::new(ctx)),
             Format::WindowsXml => Box::new(crate::windows::WindowsXmlDecoder::new(ctx)),
             Format::WindowsJson => Box::new(crate::windows::WindowsJsonDecoder::new(ctx)),
             Format::Eslogger => Box::new(crate::macos::EsloggerDecoder::new(ctx)),

@@ -19,14 +19,19 @@ use std::collections::BTreeMap;
 pub use dumpwatch_event::{Event, EventClass};
 
 pub mod auditd;
+pub mod cloudtrail;
 mod detect;
 mod format;
 mod json_records;
 mod json_scalar;
+mod json_stream;
+pub mod m365;
 pub mod macos;
 pub mod reader;
 mod recent;
+pub mod snowflake;
 pub mod suricata;
+pub mod vpcflow;
 pub mod windows;
 pub mod zeek;
 

@@ -1,0 +1,288 @@
+//! One QUERY_HISTORY row, whichever export it came from, and its event.
+//!
+//! CSV and JSON exports carry the same columns; both are reduced to a
+//! [`Row`] of the columns dumpwatch maps (names matched without regard to
+//! case: the docs print them in lower case, exports in upper case), and
+//! one function turns a row into a `query` event.
+
+use std::borrow::Cow;
+use std::fmt;
+
+use dumpwatch_event::time::parse_datetime;
+use dumpwatch_event::{Activity, Actor, DatastoreQuery, Event, Timestamp};
+use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+
+use crate::json_stream::JsonText;
+
+/// The event's `source`.
+pub(crate) const SOURCE: &str = "snowflake";
+
+/// The columns dumpwatch maps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Col {
+    QueryId,
+    QueryText,
+    QueryType,
+    UserName,
+    RoleName,
+    WarehouseName,
+    DatabaseName,
+    SchemaName,
+    StartTime,
+    EndTime,
+    RowsProduced,
+    BytesScanned,
+    ParameterizedHash,
+    ParameterizedHashVersion,
+    ExecutionStatus,
+}
+
+const COLUMNS: [(&str, Col); 15] = [
+    ("QUERY_ID", Col::QueryId),
+    ("QUERY_TEXT", Col::QueryText),
+    ("QUERY_TYPE", Col::QueryType),
+    ("USER_NAME", Col::UserName),
+    ("ROLE_NAME", Col::RoleName),
+    ("WAREHOUSE_NAME", Col::WarehouseName),
+    ("DATABASE_NAME", Col::DatabaseName),
+    ("SCHEMA_NAME", Col::SchemaName),
+    ("START_TIME", Col::StartTime),
+    ("END_TIME", Col::EndTime),
+    ("ROWS_PRODUCED", Col::RowsProduced),
+    ("BYTES_SCANNED", Col::BytesScanned),
+    ("QUERY_PARAMETERIZED_HASH", Col::ParameterizedHash),
+    (
+        "QUERY_PARAMETERIZED_HASH_VERSION",
+        Col::ParameterizedHashVersion,
+    ),
+    ("EXECUTION_STATUS", Col::ExecutionStatus),
+];
+
+/// The column a name stands for, in any case (and with surrounding spaces
+/// or quotes, as some CSV writers leave them).
+pub(crate) fn column(name: &str) -> Option<Col> {
+    // Exports write the names in upper case: an exact match is the common
+    // case, and most keys of a row are columns that are not mapped.
+    if let Some(&(_, c)) = COLUMNS.iter().find(|(n, _)| *n == name) {
+        return Some(c);
+    }
+    if !name
+        .bytes()
+        .any(|b| b.is_ascii_lowercase() || b == b' ' || b == b'"')
+    {
+        return None;
+    }
+    let name = name.trim().trim_matches('"');
+    COLUMNS
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|&(_, c)| c)
+}
+
+/// A value as the export wrote it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) enum Value<'a> {
+    Text(Cow<'a, str>),
+    Unsigned(u64),
+    Signed(i64),
+    Float(f64),
+}
+
+/// The mapped columns of one row.
+#[derive(Debug, Default)]
+pub(crate) struct Row<'a> {
+    values: [Option<Value<'a>>; COLUMNS.len()],
+}
+
+impl<'a> Row<'a> {
+    /// Set a column; empty text and `\N` (Snowflake's default NULL in
+    /// unloaded files) are NULL.
+    pub(crate) fn set(&mut self, col: Col, value: Value<'a>) {
+        let null = matches!(&value, Value::Text(t) if t.is_empty() || t == "\\N");
+        self.values[col as usize] = (!null).then_some(value);
+    }
+
+    fn get(&self, col: Col) -> Option<&Value<'a>> {
+        self.values[col as usize].as_ref()
+    }
+
+    fn text(&self, col: Col) -> Option<String> {
+        match self.get(col)? {
+            Value::Text(t) => Some(t.clone().into_owned()),
+            Value::Unsigned(n) => Some(n.to_string()),
+            Value::Signed(n) => Some(n.to_string()),
+            Value::Float(f) => Some(f.to_string()),
+        }
+    }
+
+    fn count(&self, col: Col, name: &str) -> Result<Option<u64>, RowError> {
+        let bad = |v: &dyn fmt::Debug| RowError("invalid field", format!("{name} {v:?}"));
+        match self.get(col) {
+            None => Ok(None),
+            Some(Value::Unsigned(n)) => Ok(Some(*n)),
+            Some(Value::Signed(n)) => u64::try_from(*n).map(Some).map_err(|_| bad(n)),
+            Some(Value::Float(f)) if f.is_finite() && *f >= 0.0 && f.fract() == 0.0 => {
+                Ok(Some(*f as u64))
+            }
+            Some(Value::Float(f)) => Err(bad(f)),
+            Some(Value::Text(t)) => {
+                // NUMBER columns print as integers; a `.0` is a float
+                // rendering of the same integer.
+                let digits = t.trim().strip_suffix(".0").unwrap_or(t.trim());
+                digits.parse().map(Some).map_err(|_| bad(t))
+            }
+        }
+    }
+
+    fn time(&self, col: Col, name: &str) -> Result<Option<Timestamp>, RowError> {
+        match self.get(col) {
+            None => Ok(None),
+            Some(v) => timestamp(v)
+                .map(Some)
+                .ok_or_else(|| RowError("invalid time", format!("{name} {v:?}"))),
+        }
+    }
+}
+
+/// A row that cannot become an event: error kind and detail.
+#[derive(Debug)]
+pub(crate) struct RowError(pub &'static str, pub String);
+
+/// The event time rule: a timestamp text with its offset
+/// (`2024-01-25 10:11:12.123 -0800`, `…123000000 +0000`, ISO 8601 with `T`
+/// and `Z` or an offset; no zone = UTC), or epoch numbers (as numbers or
+/// digit strings) whose magnitude gives the unit: seconds below 1e11,
+/// milliseconds below 1e14, microseconds below 1e17, else nanoseconds.
+pub(crate) fn timestamp(v: &Value) -> Option<Timestamp> {
+    match v {
+        Value::Text(t) => {
+            let t = t.trim();
+            parse_datetime(t).or_else(|| {
+                let n: f64 = t.parse().ok()?;
+                t.bytes()
+                    .all(|b| b.is_ascii_digit() || b == b'.' || b == b'-')
+                    .then(|| epoch_scaled(n))?
+            })
+        }
+        Value::Unsigned(n) => epoch_scaled(*n as f64),
+        Value::Signed(n) => epoch_scaled(*n as f64),
+        Value::Float(f) => epoch_scaled(*f),
+    }
+}
+
+fn epoch_scaled(n: f64) -> Option<Timestamp> {
+    if !n.is_finite() {
+        return None;
+    }
+    let a = n.abs();
+    let ms = if a < 1e11 {
+        n * 1e3
+    } else if a < 1e14 {
+        n
+    } else if a < 1e17 {
+        n / 1e3
+    } else if a < 1e20 {
+        n / 1e6
+    } else {
+        return None;
+    };
+    Some(ms.floor() as Timestamp)
+}
+
+/// The `query` event of a row.
+pub(crate) fn to_event(row: &Row) -> Result<Event, RowError> {
+    let Some(id) = row.text(Col::QueryId) else {
+        return Err(RowError("missing field", "no QUERY_ID".into()));
+    };
+    let Some(time) = row.time(Col::StartTime, "START_TIME")? else {
+        return Err(RowError("missing time", "no START_TIME".into()));
+    };
+    let query = DatastoreQuery {
+        system: SOURCE.to_owned(),
+        text: row.text(Col::QueryText),
+        query_type: row.text(Col::QueryType),
+        database: row.text(Col::DatabaseName),
+        schema: row.text(Col::SchemaName),
+        warehouse: row.text(Col::WarehouseName),
+        template_hash: row.text(Col::ParameterizedHash),
+        template_hash_version: row.text(Col::ParameterizedHashVersion),
+        rows: row.count(Col::RowsProduced, "ROWS_PRODUCED")?,
+        bytes_scanned: row.count(Col::BytesScanned, "BYTES_SCANNED")?,
+        status: row.text(Col::ExecutionStatus),
+        end_time: row.time(Col::EndTime, "END_TIME")?,
+    };
+    Ok(Event {
+        time,
+        source: SOURCE,
+        id,
+        device: Default::default(),
+        actor: Actor {
+            user: row.text(Col::UserName),
+            groups: row.text(Col::RoleName).into_iter().collect(),
+            ..Default::default()
+        },
+        process: None,
+        activity: Activity::Query(query),
+    })
+}
+
+/// A JSON export row: an object whose keys are column names in any case.
+impl<'de> Deserialize<'de> for Row<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Row<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a QUERY_HISTORY row object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Row<'de>, A::Error> {
+                let mut row = Row::default();
+                while let Some(key) = map.next_key::<JsonText<'de>>()? {
+                    match column(&key.0) {
+                        Some(col) => {
+                            if let Some(v) = map.next_value::<Option<Value<'de>>>()? {
+                                row.set(col, v);
+                            }
+                        }
+                        None => {
+                            map.next_value::<IgnoredAny>()?;
+                        }
+                    }
+                }
+                Ok(row)
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Value<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Value<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a string, number or boolean")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Value<'de>, E> {
+                Ok(Value::Text(Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Value<'de>, E> {
+                Ok(Value::Text(Cow::Owned(v.to_owned())))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value<'de>, E> {
+                Ok(Value::Unsigned(v))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value<'de>, E> {
+                Ok(Value::Signed(v))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value<'de>, E> {
+                Ok(Value::Float(v))
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value<'de>, E> {
+                Ok(Value::Text(Cow::Borrowed(if v { "true" } else { "false" })))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
