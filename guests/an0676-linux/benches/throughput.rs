@@ -20,7 +20,7 @@ use criterion::{BatchSize, Criterion, Throughput};
 use dumpwatch_sdk::Analytic;
 use dumpwatch_sdk::evidence::StoredEvidence;
 use dumpwatch_sdk::testing::{EventBuilder, ip};
-use dumpwatch_sdk::types::{Event, FileOperation};
+use dumpwatch_sdk::types::{Event, FileOperation, SnapshotMode};
 
 /// Counts live heap bytes.
 struct Counting;
@@ -88,23 +88,27 @@ fn chain(n: usize, time: i64) -> Vec<Event> {
         .pid(pid)
         .process_name("pg_dump")
         .build(),
-        EventBuilder::http(
-            "zeek",
-            &format!("C{n}x{time}"),
+        // Host-side egress: a sensor upload has no user and would count
+        // for all ten users' windows on the host.
+        EventBuilder::network(
+            "auditd",
+            &format!("{host}:{time}:c{n}"),
             time + 2_000,
-            "POST",
             ip("203.0.113.7"),
             443,
         )
         .host(&host)
-        .target("files.example.com", "/upload")
-        .request_bytes(5_000_000)
+        .user(&user, 1000 + (n % 10) as u32)
+        .pid(pid)
+        .process_name("curl")
         .build(),
     ]
 }
 
 /// Live bytes per window after opening `windows` windows built by `make`.
-fn bytes_per_window(windows: usize, make: impl Fn(usize, i64) -> Vec<Event>) -> f64 {
+/// Also returns the bytes per window of change tracking held until the
+/// next snapshot.
+fn bytes_per_window(windows: usize, make: impl Fn(usize, i64) -> Vec<Event>) -> (f64, f64) {
     // Counted from before the input exists: `process` consumes and frees
     // it, so what stays is the analytic's state.
     let before = live();
@@ -116,17 +120,20 @@ fn bytes_per_window(windows: usize, make: impl Fn(usize, i64) -> Vec<Event>) -> 
     // Make the pending client starts final without expiring windows.
     let findings = analytic.advance(end);
     drop(findings);
+    let unsnapshotted = live();
+    // A checkpoint clears the change tracking, as the host does periodically.
+    drop(analytic.snapshot(SnapshotMode::Changes));
     let after = live();
     assert_eq!(analytic.engine().window_count(), windows);
-    let per = (after - before) as f64 / windows as f64;
     black_box(&analytic);
-    per
+    let per = |bytes: isize| bytes as f64 / windows as f64;
+    (per(after - before), per(unsnapshotted - after))
 }
 
 fn memory_report() {
     const N: usize = 20_000;
-    let exec_only = bytes_per_window(N, |n, t| vec![client_start(n, t)]);
-    let full = bytes_per_window(N, chain);
+    let (exec_only, tracking) = bytes_per_window(N, |n, t| vec![client_start(n, t)]);
+    let (full, _) = bytes_per_window(N, chain);
     let sample = client_start(1, T0);
     let before = live();
     let evidence = StoredEvidence::from_event(0, &sample);
@@ -144,6 +151,7 @@ fn memory_report() {
         "  window without its evidence:      {:.0} bytes",
         exec_only - evidence_bytes as f64
     );
+    println!("  change tracking until the next snapshot: +{tracking:.0} bytes");
     println!(
         "  size_of Window = {} bytes",
         std::mem::size_of::<an0676_linux::window::Window>()

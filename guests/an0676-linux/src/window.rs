@@ -17,6 +17,7 @@
 //! interned strings, the uid as 16 bytes, factor details boxed and only
 //! allocated when a factor applies.
 
+use dumpwatch_sdk::collections::reserve_one;
 use dumpwatch_sdk::evidence::EvidenceLedger;
 use dumpwatch_sdk::intern::Sym;
 use serde::{Deserialize, Serialize};
@@ -157,6 +158,7 @@ impl Window {
         match leg {
             Leg::Exec => {
                 if let Some(pid) = candidate.pid {
+                    reserve_one(&mut self.execs);
                     self.execs.push((candidate.time, pid));
                 }
                 if let (true, Some(parent)) = (candidate.has(flag::ODD_PARENT), &candidate.note) {

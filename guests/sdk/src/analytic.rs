@@ -96,10 +96,10 @@ macro_rules! export_analytic {
                 }
                 fn inspect(limit: u32) -> t::Inspection {
                     with(|a| a.inspect(limit))
-        }
+                }
             }
 
-            $crate::bindings::export_detector!(DumpwatchComponent with_types_in $crate::bindings);
+    $crate::bindings::export_detector!(DumpwatchComponent with_types_in $crate::bindings);
         };
     };
 }

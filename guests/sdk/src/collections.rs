@@ -26,3 +26,52 @@ pub fn new_map<K: Hash + Eq, V>() -> Map<K, V> {
 pub fn new_set<K: Hash + Eq>() -> Set<K> {
     Set::with_hasher(FixedState::default())
 }
+
+/// Make room for one more element, growing a small vector by exactly one.
+///
+/// `Vec` starts at a capacity of 4 and doubles, which is right for vectors
+/// that grow but wasteful for the many tiny ones in window state (a window
+/// usually holds one or two evidence records). Up to 8 elements this grows
+/// exactly; past that it doubles as usual, so growth stays amortized.
+pub fn reserve_one<T>(vec: &mut Vec<T>) {
+    if vec.len() == vec.capacity() {
+        if vec.len() < 8 {
+            vec.reserve_exact(1);
+        } else {
+            vec.reserve(1);
+        }
+    }
+}
+
+/// Give back the spare capacity of a vector that shrank: all of it when
+/// empty, down to its length when less than half is used.
+pub fn trim<T>(vec: &mut Vec<T>) {
+    if vec.is_empty() {
+        *vec = Vec::new();
+    } else if vec.capacity() > 2 * vec.len() + 4 {
+        vec.shrink_to_fit();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_vectors_grow_exactly_and_large_ones_double() {
+        let mut vec: Vec<u64> = Vec::new();
+        for n in 1..=8 {
+            reserve_one(&mut vec);
+            vec.push(n);
+            assert_eq!(vec.capacity(), vec.len());
+        }
+        reserve_one(&mut vec);
+        assert!(vec.capacity() >= 16);
+        vec.truncate(2);
+        trim(&mut vec);
+        assert_eq!(vec.capacity(), 2);
+        vec.clear();
+        trim(&mut vec);
+        assert_eq!(vec.capacity(), 0);
+    }
+}

@@ -16,6 +16,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::address::{from_ip, to_ip};
+use crate::collections::reserve_one;
 use crate::event::{accountable_user, class_from_index, class_index, hostname, process_name};
 use crate::intern::Sym;
 use crate::types::{Activity, Endpoint, Event, Evidence};
@@ -307,6 +308,7 @@ impl EvidenceLedger {
         let Err(slot) = self.seen.binary_search(&key) else {
             return false;
         };
+        reserve_one(&mut self.seen);
         self.seen.insert(slot, key);
         let mut in_leg = 0;
         let mut latest: Option<usize> = None;
@@ -328,6 +330,7 @@ impl EvidenceLedger {
         let at = self
             .items
             .partition_point(|item| item.order(&evidence) == Ordering::Less);
+        reserve_one(&mut self.items);
         self.items.insert(at, evidence);
         true
     }

@@ -64,13 +64,14 @@ impl<K: Hash + Eq> DirtyKeys<K> {
         self.keys.is_empty()
     }
 
-    /// The changed keys, clearing the set.
+    /// The changed keys, clearing the set. The set's table is given back
+    /// too: after a burst it would otherwise stay at its largest size.
     pub fn take(&mut self) -> Vec<K> {
-        self.keys.drain().collect()
+        std::mem::replace(&mut self.keys, new_set()).into_iter().collect()
     }
 
     pub fn clear(&mut self) {
-        self.keys.clear();
+        self.keys = new_set();
     }
 }
 

@@ -3,6 +3,7 @@
 //! the memory caps (MaxOpenWindows, MaxPendingEvents) by evicting the
 //! oldest with a warning.
 
+use dumpwatch_sdk::collections::trim;
 use dumpwatch_sdk::intern::Sym;
 use dumpwatch_sdk::log;
 
@@ -68,6 +69,11 @@ impl Engine {
             self.pending_count -= before - host_state.pending.len();
             self.dirty_pending.mark(host.clone());
         }
+        trim(&mut host_state.pending);
+        for entry in &mut host_state.users {
+            trim(&mut entry.windows);
+        }
+        trim(&mut host_state.users);
 
         // 4. Back on the agenda, or gone.
         if host_state.is_empty() {
@@ -171,6 +177,7 @@ impl Engine {
                 dropped += before - host_state.pending.len();
                 self.dirty_pending.mark(host.clone());
             }
+            trim(&mut host_state.pending);
         }
         self.pending_count -= dropped;
         self.hosts.retain(|_, host_state| !host_state.is_empty());

@@ -36,7 +36,7 @@ mod place;
 
 use std::collections::BTreeSet;
 
-use dumpwatch_sdk::collections::{Map, new_map};
+use dumpwatch_sdk::collections::{Map, new_map, reserve_one};
 use dumpwatch_sdk::intern::{self, Sym};
 use dumpwatch_sdk::state::DirtyKeys;
 use dumpwatch_sdk::types::{Event, Finding, Inspection, Window as WindowRecord};
@@ -84,6 +84,7 @@ impl HostState {
         match self.users.binary_search_by(|entry| entry.user.cmp(user)) {
             Ok(index) => index,
             Err(index) => {
+                reserve_one(&mut self.users);
                 self.users.insert(
                     index,
                     UserWindows {

@@ -10,6 +10,7 @@ use crate::config::Config;
 use crate::manifest::ID;
 use crate::observe::{Candidate, Leg};
 use crate::window::Window;
+use dumpwatch_sdk::collections::reserve_one;
 
 /// What placing a final client start did.
 pub(super) enum Placement {
@@ -171,6 +172,7 @@ pub(super) fn place(
     let end = window.end;
     let windows = &mut host_state.users[slot].windows;
     let at = windows.partition_point(|existing| existing.anchor <= window.anchor);
+    reserve_one(windows);
     windows.insert(at, window);
     Placement::Opened { end }
 }

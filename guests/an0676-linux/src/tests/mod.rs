@@ -3,6 +3,7 @@
 
 mod config;
 mod factors;
+mod oracle;
 mod ordering;
 mod scenarios;
 mod state;

@@ -11,7 +11,7 @@ use proptest::prelude::*;
 use super::*;
 
 /// The reference: every event in time order in one batch, then the end.
-fn reference(events: &[Event]) -> BTreeMap<String, Finding> {
+pub(super) fn reference(events: &[Event]) -> BTreeMap<String, Finding> {
     let mut sorted = events.to_vec();
     sorted.sort_by(|a, b| (a.time, &a.id).cmp(&(b.time, &b.id)));
     let mut a = analytic(vec![]);
@@ -187,6 +187,61 @@ fn deliver(
     latest(&emitted)
 }
 
+/// What [`random_events`] builds from: per event its kind, user, host,
+/// pid and second.
+pub(super) type Spec = Vec<(u8, u8, u8, u8, i64)>;
+
+pub(super) fn random_spec() -> impl Strategy<Value = Spec> {
+    proptest::collection::vec((0u8..9, 0u8..3, 0u8..2, 0u8..4, 0i64..(25 * 60)), 1..40)
+}
+
+/// Client starts, dumps (also under a home directory and by children of
+/// the client), host and sensor egress, on two hosts, three users (one
+/// allowed), four pids, within 25 minutes; some duplicated.
+pub(super) fn random_events(spec: &Spec, duplicate: bool) -> Vec<Event> {
+    let users = [("alice", 1001u32), ("bob", 1002), ("postgres", 26)];
+    let hosts = ["db-01", "db-02"];
+    let mut events = Vec::new();
+    for (n, &(kind, user, host, pid, second)) in spec.iter().enumerate() {
+        let (user, uid) = users[usize::from(user)];
+        let host = hosts[usize::from(host)];
+        let pid = 500 + u32::from(pid);
+        let time = T0 + second * SEC;
+        let id = format!("ev{n}");
+        events.push(match kind {
+            0 | 1 => exec(&id, time, host, user, uid, pid, "pg_dump"),
+            2 => dump(&id, time, host, user, uid, pid, "/tmp/x.sql"),
+            3 => dump(&id, time, host, user, uid, pid, "/home/x/y.csv"),
+            4 => nsm_post(&id, time, host, "203.0.113.7"),
+            5 => connect(&id, time, host, (user, uid), pid, "198.51.100.1", 443),
+            6 => dumpwatch_sdk::testing::EventBuilder::file(
+                "auditd",
+                &id,
+                time,
+                FileOperation::Write,
+                "/tmp/child.dump",
+            )
+            .host(host)
+            .user("root", 0)
+            .pid(pid + 100)
+            .parent_pid(pid)
+            .build(),
+            7 => nsm_flow(&id, time, host, "203.0.113.8", 2_000_000),
+            _ => dumpwatch_sdk::testing::EventBuilder::exec("auditd", &id, time, "mysql")
+                .host(host)
+                .user(user, uid)
+                .pid(pid)
+                .parent("nginx", pid - 1)
+                .build(),
+        });
+    }
+    if duplicate {
+        let copies: Vec<Event> = events.iter().step_by(3).cloned().collect();
+        events.extend(copies);
+    }
+    events
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
@@ -203,36 +258,13 @@ proptest! {
 
     #[test]
     fn random_streams_in_any_order_give_the_same_findings(
-        spec in proptest::collection::vec((0u8..8, 0u8..3, 0u8..2, 0u8..4, 0i64..(25 * 60)), 1..40),
+        spec in random_spec(),
         delays in proptest::collection::vec(0i64..(3 * MIN), 1..20),
         batch_sizes in proptest::collection::vec(1usize..5, 1..5),
         advance_every in proptest::collection::vec(any::<bool>(), 1..4),
         duplicate in any::<bool>(),
     ) {
-        let users = [("alice", 1001u32), ("bob", 1002), ("postgres", 26)];
-        let hosts = ["db-01", "db-02"];
-        let mut events = Vec::new();
-        for (n, &(kind, user, host, pid, second)) in spec.iter().enumerate() {
-            let (user, uid) = users[usize::from(user)];
-            let host = hosts[usize::from(host)];
-            let pid = 500 + u32::from(pid);
-            let time = T0 + second * SEC;
-            let id = format!("ev{n}");
-            events.push(match kind {
-                0 | 1 => exec(&id, time, host, user, uid, pid, "pg_dump"),
-                2 => dump(&id, time, host, user, uid, pid, "/tmp/x.sql"),
-                3 => dump(&id, time, host, user, uid, pid, "/home/x/y.csv"),
-                4 => nsm_post(&id, time, host, "203.0.113.7"),
-                5 => connect(&id, time, host, (user, uid), pid, "198.51.100.1", 443),
-                6 => dumpwatch_sdk::testing::EventBuilder::file("auditd", &id, time, FileOperation::Write, "/tmp/child.dump")
-                    .host(host).user("root", 0).pid(pid + 100).parent_pid(pid).build(),
-                _ => nsm_flow(&id, time, host, "203.0.113.8", 2_000_000),
-            });
-        }
-        if duplicate {
-            let copies: Vec<Event> = events.iter().step_by(3).cloned().collect();
-            events.extend(copies);
-        }
+        let events = random_events(&spec, duplicate);
         let expected = reference(&events);
         prop_assert_eq!(deliver(&events, &delays, &batch_sizes, &advance_every), expected);
     }
