@@ -92,7 +92,8 @@ pub struct StoredEvidence {
     pub device: Option<Sym>,
     pub user: Option<Sym>,
     pub pid: Option<u32>,
-    pub detail: Detail,
+    /// Boxed: the variants differ in size, and the box holds exactly one.
+    pub detail: Box<Detail>,
 }
 
 fn boxed(text: Option<&str>) -> Option<Box<str>> {
@@ -171,7 +172,7 @@ impl StoredEvidence {
             device: sym(hostname(event)),
             user: accountable_user(event).map(|account| Sym::new(&account.text())),
             pid: process.and_then(|p| p.pid),
-            detail,
+            detail: Box::new(detail),
         }
     }
 
@@ -203,7 +204,7 @@ impl StoredEvidence {
         };
         let text = |value: &Option<Box<str>>| value.as_ref().map(|v| v.to_string());
         let name = |value: &Option<Sym>| value.as_ref().map(Sym::to_string);
-        match &self.detail {
+        match &*self.detail {
             Detail::Process {
                 name: process,
                 path,

@@ -2,9 +2,10 @@
 //!
 //! Host names, user names, executable names and event sources repeat across
 //! thousands of windows. A [`Sym`] is one reference-counted copy per distinct
-//! value (16 bytes per use instead of a 24-byte `String` plus its own heap
-//! copy), which keeps window structs small: the memory target is a few
-//! hundred bytes per open window.
+//! value and a thin pointer (8 bytes per use, `Option<Sym>` too, instead of a
+//! 24-byte `String` plus its own heap copy), which keeps window structs
+//! small: the memory target is a few hundred bytes per open window. The
+//! extra indirection costs nothing measurable next to that.
 //!
 //! The interner is per thread: a component has exactly one, and native tests
 //! running on several threads each get their own (a `Sym` is not `Send`).
@@ -22,15 +23,29 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::collections::{Set, new_set};
 
+/// The text of one interned value. `Rc<str>` would be a 16-byte fat
+/// pointer; the boxed `str` behind an `Rc` keeps [`Sym`] at 8.
+type Shared = Rc<Box<str>>;
+
+/// A table entry, searchable by `&str`.
+#[derive(PartialEq, Eq, Hash)]
+struct Entry(Shared);
+
+impl Borrow<str> for Entry {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
 thread_local! {
-    static TABLE: RefCell<Set<Rc<str>>> = RefCell::new(new_set());
+    static TABLE: RefCell<Set<Entry>> = RefCell::new(new_set());
     /// Table size after the last sweep, to sweep only when it has grown.
     static SWEPT_AT: Cell<usize> = const { Cell::new(0) };
 }
 
 /// An interned string: cheap to clone, compare and hash.
 #[derive(Clone)]
-pub struct Sym(Rc<str>);
+pub struct Sym(Shared);
 
 impl Sym {
     /// The shared copy of `text`, created on first use.
@@ -38,10 +53,10 @@ impl Sym {
         TABLE.with(|table| {
             let mut table = table.borrow_mut();
             if let Some(existing) = table.get(text) {
-                return Sym(Rc::clone(existing));
+                return Sym(Rc::clone(&existing.0));
             }
-            let shared: Rc<str> = Rc::from(text);
-            table.insert(Rc::clone(&shared));
+            let shared: Shared = Rc::new(Box::from(text));
+            table.insert(Entry(Rc::clone(&shared)));
             Sym(shared)
         })
     }
@@ -57,7 +72,7 @@ pub fn sweep() -> usize {
     TABLE.with(|table| {
         let mut table = table.borrow_mut();
         let before = table.len();
-        table.retain(|shared| Rc::strong_count(shared) > 1);
+        table.retain(|entry| Rc::strong_count(&entry.0) > 1);
         SWEPT_AT.with(|at| at.set(table.len()));
         before - table.len()
     })
@@ -83,7 +98,7 @@ impl PartialEq for Sym {
     fn eq(&self, other: &Sym) -> bool {
         // Interned values are unique, so equal pointers mean equal text; the
         // text comparison keeps this correct for values made across a sweep.
-        Rc::ptr_eq(&self.0, &other.0) || *self.0 == *other.0
+        Rc::ptr_eq(&self.0, &other.0) || **self.0 == **other.0
     }
 }
 
@@ -92,7 +107,7 @@ impl Eq for Sym {}
 impl Hash for Sym {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // Must hash like `str` so maps keyed by `Sym` can be searched by `&str`.
-        (*self.0).hash(state);
+        (**self.0).hash(state);
     }
 }
 
@@ -104,7 +119,7 @@ impl PartialOrd for Sym {
 
 impl Ord for Sym {
     fn cmp(&self, other: &Sym) -> std::cmp::Ordering {
-        (*self.0).cmp(&*other.0)
+        (**self.0).cmp(&**other.0)
     }
 }
 
@@ -135,7 +150,7 @@ impl fmt::Display for Sym {
 
 impl fmt::Debug for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&*self.0, f)
+        fmt::Debug::fmt(&**self.0, f)
     }
 }
 
@@ -161,6 +176,12 @@ impl<'de> Deserialize<'de> for Sym {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_sym_is_one_thin_pointer() {
+        assert_eq!(std::mem::size_of::<Sym>(), 8);
+        assert_eq!(std::mem::size_of::<Option<Sym>>(), 8);
+    }
 
     #[test]
     fn equal_text_shares_one_copy() {

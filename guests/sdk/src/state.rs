@@ -67,7 +67,9 @@ impl<K: Hash + Eq> DirtyKeys<K> {
     /// The changed keys, clearing the set. The set's table is given back
     /// too: after a burst it would otherwise stay at its largest size.
     pub fn take(&mut self) -> Vec<K> {
-        std::mem::replace(&mut self.keys, new_set()).into_iter().collect()
+        std::mem::replace(&mut self.keys, new_set())
+            .into_iter()
+            .collect()
     }
 
     pub fn clear(&mut self) {

@@ -30,10 +30,10 @@ fn model(spec: &Spec, duplicate: bool) -> BTreeMap<String, Expected> {
     let mut seen = std::collections::BTreeSet::new();
     let mut all: Vec<(String, Candidate)> = Vec::new();
     for event in random_events(spec, duplicate) {
-        if let Some((host, candidate)) = observe(&event, &config) {
-            if seen.insert(candidate.key) {
-                all.push((host.to_string(), candidate));
-            }
+        if let Some((host, candidate)) = observe(&event, &config)
+            && seen.insert(candidate.key)
+        {
+            all.push((host.to_string(), candidate));
         }
     }
     all.sort_by(|a, b| (a.0.as_str(), a.1.order_key()).cmp(&(b.0.as_str(), b.1.order_key())));
