@@ -19,6 +19,33 @@ const SHIPPED: &[(&str, &str)] = &[("an0676-linux", "AN0676")];
 const TEST_GUESTS: &[&str] = &[];
 
 const TARGET: &str = "wasm32-wasip2";
+
+/// Install the guest target with rustup when the toolchain lacks it, so a
+/// fresh checkout builds with one command. Without rustup, the build fails
+/// later with a message saying what to install.
+fn ensure_target() {
+    let rustc = env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
+    let sysroot = Command::new(&rustc)
+        .args(["--print", "sysroot"])
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| PathBuf::from(String::from_utf8_lossy(&o.stdout).trim()));
+    let installed = sysroot
+        .as_ref()
+        .is_some_and(|s| s.join("lib/rustlib").join(TARGET).exists());
+    if installed {
+        return;
+    }
+    println!("cargo:warning=installing the {TARGET} target with rustup (guest analytics are {TARGET} components)");
+    let ok = Command::new("rustup")
+        .args(["target", "add", TARGET])
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        println!("cargo:warning=could not run `rustup target add {TARGET}`; install the target yourself");
+    }
+}
 const PROFILE: &str = "guest";
 
 fn main() {
@@ -35,6 +62,7 @@ fn main() {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
 
+    ensure_target();
     let cargo = env::var("CARGO").unwrap_or_else(|_| "cargo".into());
     let mut cmd = Command::new(cargo);
     cmd.current_dir(&root)
@@ -62,9 +90,9 @@ fn main() {
     ] {
         cmd.env_remove(var);
     }
-    let status = cmd.status().unwrap_or_else(|e| {
-        panic!("dumpwatch-bundle: cannot run cargo to build the guests: {e}")
-    });
+    let status = cmd
+        .status()
+        .unwrap_or_else(|e| panic!("dumpwatch-bundle: cannot run cargo to build the guests: {e}"));
     if !status.success() {
         panic!(
             "dumpwatch-bundle: building the guest components failed (see above). \

@@ -65,7 +65,11 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
 }
 
 /// Expand paths into input specs sharing a format and host.
-pub fn expand(paths: &[String], format: Option<Format>, host: Option<&str>) -> Result<Vec<InputSpec>> {
+pub fn expand(
+    paths: &[String],
+    format: Option<Format>,
+    host: Option<&str>,
+) -> Result<Vec<InputSpec>> {
     let mut files = Vec::new();
     for p in paths {
         if p == "-" {

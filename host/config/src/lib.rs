@@ -228,8 +228,8 @@ impl Config {
             path: path.to_path_buf(),
             problems,
         };
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| fail(vec![format!("cannot read: {e}")]))?;
+        let text =
+            std::fs::read_to_string(path).map_err(|e| fail(vec![format!("cannot read: {e}")]))?;
         let mut cfg = Config::parse(&text).map_err(fail)?;
         cfg.base_dir = path
             .parent()
@@ -340,7 +340,10 @@ mod tests {
         .expect_err("invalid");
         let all = err.join("\n");
         assert!(all.contains("unknown key `engine.colour`"), "{all}");
-        assert!(all.contains("unknown key `analytics.AN0676.tunabels`"), "{all}");
+        assert!(
+            all.contains("unknown key `analytics.AN0676.tunabels`"),
+            "{all}"
+        );
         assert!(all.contains("batch_size"), "{all}");
         assert!(all.contains("limits.memory"), "{all}");
         assert!(all.contains("10.0.0.300"), "{all}");

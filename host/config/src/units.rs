@@ -7,8 +7,8 @@
 use std::fmt;
 use std::time::Duration;
 
-use serde::de::{self, Deserializer, Visitor};
 use serde::Deserialize;
+use serde::de::{self, Deserializer, Visitor};
 
 /// Parse a duration: humantime text or integer milliseconds.
 pub fn parse_duration(s: &str) -> Result<Duration, String> {

@@ -61,9 +61,16 @@ fn evidence_json(e: &Evidence) -> Value {
         let mut p = Map::new();
         put(&mut p, "name", e.process_name.as_ref().map(|v| json!(v)));
         put(&mut p, "pid", e.pid.map(|v| json!(v)));
-        put(&mut p, "cmd_line", e.command_line.as_ref().map(|v| json!(v)));
+        put(
+            &mut p,
+            "cmd_line",
+            e.command_line.as_ref().map(|v| json!(v)),
+        );
         if let Some(path) = &e.process_path {
-            p.insert("file".into(), json!({ "path": path, "name": basename(path) }));
+            p.insert(
+                "file".into(),
+                json!({ "path": path, "name": basename(path) }),
+            );
         }
         if let Some(parent) = &e.parent_name {
             p.insert("parent_process".into(), json!({ "name": parent }));

@@ -193,9 +193,15 @@ mod tests {
 
     #[test]
     fn epoch_forms() {
-        assert_eq!(parse_epoch_seconds("1581371984.206"), Some(1_581_371_984_206));
+        assert_eq!(
+            parse_epoch_seconds("1581371984.206"),
+            Some(1_581_371_984_206)
+        );
         assert_eq!(parse_epoch_seconds("1418530010"), Some(1_418_530_010_000));
-        assert_eq!(parse_epoch_seconds("1600000000.123456"), Some(1_600_000_000_123));
+        assert_eq!(
+            parse_epoch_seconds("1600000000.123456"),
+            Some(1_600_000_000_123)
+        );
         assert_eq!(parse_epoch_seconds("XXXXXXXXXX.XXXXXX"), None);
         assert_eq!(parse_epoch_seconds(""), None);
         assert_eq!(parse_epoch_millis("1700000000123"), Some(1_700_000_000_123));

@@ -6,6 +6,9 @@
 
 use crate::Format;
 
+/// A format's test of an input sample.
+type Sniff = fn(&[u8]) -> bool;
+
 /// How many bytes of an input [`detect`] wants to see.
 pub const SAMPLE_LEN: usize = 64 * 1024;
 
@@ -22,7 +25,7 @@ pub fn detect(sample: &[u8]) -> Option<Format> {
     if sample.is_empty() {
         return None;
     }
-    let checks: &[(Format, fn(&[u8]) -> bool)] = &[
+    let checks: &[(Format, Sniff)] = &[
         (Format::Auditd, crate::auditd::sniff),
         (Format::WindowsXml, crate::windows::sniff_xml),
         (Format::WindowsJson, crate::windows::sniff_json),

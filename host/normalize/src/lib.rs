@@ -35,7 +35,7 @@ pub mod vpcflow;
 pub mod windows;
 pub mod zeek;
 
-pub use detect::detect;
+pub use detect::{SAMPLE_LEN, detect};
 pub use format::Format;
 
 /// Where a record came from, for errors and resumable positions.

@@ -131,12 +131,9 @@ mod tests {
         let mut out = Vec::new();
         while let Some(l) = r.next_line().expect("reads") {
             out.push(match l {
-                Line::Data(b, pos) => format!(
-                    "{}@{}:{}",
-                    String::from_utf8_lossy(b),
-                    pos.line,
-                    pos.offset
-                ),
+                Line::Data(b, pos) => {
+                    format!("{}@{}:{}", String::from_utf8_lossy(b), pos.line, pos.offset)
+                }
                 Line::TooLong { pos, len } => format!("TOOLONG {len}@{}:{}", pos.line, pos.offset),
             });
         }

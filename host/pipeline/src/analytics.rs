@@ -35,8 +35,8 @@ impl ModuleSource {
 
 /// Read every `*.wasm` in a modules directory, in name order.
 pub fn read_modules_dir(dir: &Path) -> Result<Vec<ModuleSource>, String> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| format!("modules directory {}: {e}", dir.display()))?;
+    let entries =
+        std::fs::read_dir(dir).map_err(|e| format!("modules directory {}: {e}", dir.display()))?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "wasm"))
@@ -95,8 +95,11 @@ impl Analytic {
         let mut instance = module.instantiate(rt).map_err(|e| vec![e.to_string()])?;
         instance.set_label(&m.id);
         let subs = configure(&mut instance, &m.id, &tunables)?;
-        let prefilter = Prefilter::compile(&subs)
-            .map_err(|errs| errs.into_iter().map(|e| format!("{}: {e}", m.id)).collect::<Vec<_>>())?;
+        let prefilter = Prefilter::compile(&subs).map_err(|errs| {
+            errs.into_iter()
+                .map(|e| format!("{}: {e}", m.id))
+                .collect::<Vec<_>>()
+        })?;
         let info = Arc::new(AnalyticInfo {
             id: m.id.clone(),
             name: m.name.clone(),

@@ -40,7 +40,7 @@ impl Inventory {
             }
         }
         inv.nets
-            .sort_by(|a, b| b.0.prefix_len().cmp(&a.0.prefix_len()));
+            .sort_by_key(|n| std::cmp::Reverse(n.0.prefix_len()));
         let parse = |m: &std::collections::BTreeMap<String, String>| {
             m.iter()
                 .filter_map(|(k, v)| k.parse::<u32>().ok().map(|uid| (uid, v.clone())))

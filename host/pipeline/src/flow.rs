@@ -140,7 +140,9 @@ impl Flow {
         for i in 0..self.analytics.len() {
             let last = self.analytics[i].advanced_to;
             let due = wm > last
-                && (force || last == i64::MIN || wm.saturating_sub(last) >= self.settings.advance_step_ms);
+                && (force
+                    || last == i64::MIN
+                    || wm.saturating_sub(last) >= self.settings.advance_step_ms);
             if !due {
                 continue;
             }

@@ -189,10 +189,7 @@ pub fn run_inputs(flow: &mut Flow, cfg: &Config, mode: Mode, inputs: &[InputSpec
         let mut lateness_set = spec.format.is_some();
         let result = read_input(spec, max_line, dead_letter.as_mut(), &mut |events| {
             if !lateness_set {
-                if let Some(f) = events
-                    .first()
-                    .and_then(|e| Format::from_name(e.source))
-                {
+                if let Some(f) = events.first().and_then(|e| Format::from_name(e.source)) {
                     flow.set_lateness(id, lateness_ms(cfg, mode, Some(f)));
                 }
                 lateness_set = true;

@@ -401,10 +401,7 @@ fn compile_test(t: &wit::FieldTest) -> Result<Test, String> {
                     .map_err(|e| format!("field `{}`: invalid glob {v:?}: {e}", t.field))?;
                 b.add(g);
             }
-            Matcher::Glob(
-                b.build()
-                    .map_err(|e| format!("field `{}`: {e}", t.field))?,
-            )
+            Matcher::Glob(b.build().map_err(|e| format!("field `{}`: {e}", t.field))?)
         }
         wit::MatchOp::SuffixNocase => {
             Matcher::SuffixNoCase(t.values.iter().map(|v| v.to_ascii_lowercase()).collect())
@@ -521,7 +518,12 @@ mod tests {
         let pf = Prefilter::compile(&[
             sub(
                 wit::EventClass::File,
-                vec![test("file.path", wit::MatchOp::Glob, &["*.sql", "/tmp/**/x.csv"], false)],
+                vec![test(
+                    "file.path",
+                    wit::MatchOp::Glob,
+                    &["*.sql", "/tmp/**/x.csv"],
+                    false,
+                )],
             ),
             sub(
                 wit::EventClass::Network,
@@ -565,7 +567,12 @@ mod tests {
     fn names_and_unknown_fields() {
         let pf = Prefilter::compile(&[sub(
             wit::EventClass::ProcessStart,
-            vec![test("process.name", wit::MatchOp::Equals, &["pg_dump"], false)],
+            vec![test(
+                "process.name",
+                wit::MatchOp::Equals,
+                &["pg_dump"],
+                false,
+            )],
         )])
         .expect("compiles");
         let start = |name: &str| {

@@ -46,6 +46,11 @@ pub struct DeadLetter {
 
 impl DeadLetter {
     pub fn open(path: &Path) -> io::Result<DeadLetter> {
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir)?;
+        }
         let f = std::fs::OpenOptions::new()
             .create(true)
             .append(true)

@@ -84,9 +84,14 @@ impl RunSummary {
                     .collect();
                 let _ = writeln!(s, "    errors by reason: {}", errors.join(", "));
                 for e in &r.first_errors {
-                    let _ = writeln!(s, "      {}:{}: {}: {}", r.path, e.pos.line, e.kind, e.detail);
+                    let _ = writeln!(
+                        s,
+                        "      {}:{}: {}: {}",
+                        r.path, e.pos.line, e.kind, e.detail
+                    );
                 }
-                let more = r.stats.error_count() as usize - r.first_errors.len().min(r.stats.error_count() as usize);
+                let more = r.stats.error_count() as usize
+                    - r.first_errors.len().min(r.stats.error_count() as usize);
                 if more > 0 {
                     let _ = writeln!(s, "      … and {more} more");
                 }

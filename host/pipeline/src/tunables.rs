@@ -193,13 +193,25 @@ mod tests {
 
     #[test]
     fn defaults_and_conversions() {
-        let set = resolve(&manifest(), &values("TimeWindow = \"5m\"\nUsers = \"root\""))
-            .expect("valid");
+        let set = resolve(
+            &manifest(),
+            &values("TimeWindow = \"5m\"\nUsers = \"root\""),
+        )
+        .expect("valid");
         assert_eq!(set[0].value, wit::TunableValue::Integer(300_000));
         assert_eq!(set[1].value, wit::TunableValue::Integer(20_000_000));
-        assert_eq!(set[2].value, wit::TunableValue::TextList(vec!["root".into()]));
-        assert_ne!(hash(&set), hash(&resolve(&manifest(), &values("")).expect("valid")));
-        assert_eq!(hash(&set), hash(&set.iter().rev().cloned().collect::<Vec<_>>()));
+        assert_eq!(
+            set[2].value,
+            wit::TunableValue::TextList(vec!["root".into()])
+        );
+        assert_ne!(
+            hash(&set),
+            hash(&resolve(&manifest(), &values("")).expect("valid"))
+        );
+        assert_eq!(
+            hash(&set),
+            hash(&set.iter().rev().cloned().collect::<Vec<_>>())
+        );
     }
 
     #[test]
@@ -210,6 +222,9 @@ mod tests {
         )
         .expect_err("invalid");
         assert_eq!(err.len(), 3, "{err:?}");
-        assert!(err.iter().any(|e| e.contains("unknown tunable `Timewindow`")));
+        assert!(
+            err.iter()
+                .any(|e| e.contains("unknown tunable `Timewindow`"))
+        );
     }
 }

@@ -129,7 +129,11 @@ mod tests {
         assert_eq!(w.observe(b, T0 + 1_000_000), Timeliness::OnTime);
         assert_eq!(w.combined(), T0 - 60_000);
         assert_eq!(w.observe(a, T0 + 120_000), Timeliness::OnTime);
-        assert_eq!(w.observe(a, T0), Timeliness::Late, "older than max - lateness");
+        assert_eq!(
+            w.observe(a, T0),
+            Timeliness::Late,
+            "older than max - lateness"
+        );
         assert_eq!(w.combined(), T0 + 60_000);
         w.finish(a);
         assert_eq!(w.combined(), T0 + 100_000);

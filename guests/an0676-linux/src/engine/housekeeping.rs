@@ -11,9 +11,13 @@ use super::{Engine, HostState};
 use crate::observe::Leg;
 
 impl Engine {
-    /// Do what is due for `host` at the current watermark (it was just
-    /// taken off the agenda).
-    pub(super) fn service(&mut self, host: &Sym) {
+    /// First half of what is due for `host` at the current watermark (it
+    /// was just taken off the agenda): place the client starts the
+    /// watermark made final. The windows this opens or changes are emitted
+    /// before [`Engine::housekeep`] may drop them — at end of input the
+    /// watermark is the largest timestamp, which places a start and ends its
+    /// retention in the same call.
+    pub(super) fn finalize_starts(&mut self, host: &Sym) {
         let watermark = self.watermark;
         let Some(host_state) = self.hosts.get_mut(host) else {
             return;
@@ -39,7 +43,12 @@ impl Engine {
                 self.place_final(host, exec);
             }
         }
+    }
 
+    /// Second half: drop what the watermark made useless and put the host
+    /// back on the agenda.
+    pub(super) fn housekeep(&mut self, host: &Sym) {
+        let watermark = self.watermark;
         let Some(host_state) = self.hosts.get_mut(host) else {
             return;
         };

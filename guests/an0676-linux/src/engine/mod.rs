@@ -178,16 +178,27 @@ impl Engine {
     pub fn advance(&mut self, watermark: i64) -> Vec<Finding> {
         if watermark > self.watermark {
             self.watermark = watermark;
+            let mut due_hosts = Vec::new();
             while let Some((due, _)) = self.agenda.first() {
                 if *due > watermark {
                     break;
                 }
                 if let Some((_, host)) = self.agenda.pop_first() {
-                    self.service(&host);
+                    due_hosts.push(host);
                 }
+            }
+            for host in &due_hosts {
+                self.finalize_starts(host);
+            }
+            // Emit before housekeeping can drop a window placed just now.
+            let mut findings = self.emit();
+            for host in &due_hosts {
+                self.housekeep(host);
             }
             self.enforce_caps();
             intern::maybe_sweep();
+            findings.extend(self.emit());
+            return findings;
         }
         self.emit()
     }

@@ -82,11 +82,20 @@ pub fn analytic(tunables: Vec<Tunable>) -> An0676 {
 }
 
 /// Everything emitted by feeding `events` in one batch and then the end of
-/// input (advance to the largest time).
+/// input, as the host signals it: an advance to the largest timestamp
+/// (which makes every start final and ends every retention in one call).
 pub fn run(analytic: &mut An0676, events: Vec<Event>) -> Vec<Finding> {
-    let end = events.iter().map(|e| e.time).max().unwrap_or(0);
     let mut out = analytic.process(events);
-    out.extend(analytic.advance(end));
+    out.extend(analytic.advance(i64::MAX));
+    out
+}
+
+/// Everything emitted by feeding `events` in one batch and advancing the
+/// watermark to the newest of them (input continues afterwards).
+pub fn feed(analytic: &mut An0676, events: Vec<Event>) -> Vec<Finding> {
+    let newest = events.iter().map(|e| e.time).max().unwrap_or(0);
+    let mut out = analytic.process(events);
+    out.extend(analytic.advance(newest));
     out
 }
 

@@ -578,7 +578,7 @@ fn duplicated_events_add_nothing() {
     // Duplicates inside one batch, before the window is final…
     let mut doubled = events.clone();
     doubled.extend(events.clone());
-    let first = run(&mut a, doubled);
+    let first = feed(&mut a, doubled);
     let findings = latest(&first);
     assert_eq!(findings.len(), 1);
     let finding = findings.values().next().unwrap();
@@ -593,7 +593,7 @@ fn duplicated_events_add_nothing() {
 #[test]
 fn late_evidence_updates_a_closed_window_within_late_retention() {
     let mut a = analytic(vec![]);
-    let mut emitted = run(
+    let mut emitted = feed(
         &mut a,
         vec![
             exec("e1", T0, "db-01", "alice", 1001, 500, "pg_dump"),
@@ -619,7 +619,7 @@ fn late_evidence_updates_a_closed_window_within_late_retention() {
 #[test]
 fn a_late_start_just_before_an_emitted_window_joins_it() {
     let mut a = analytic(vec![]);
-    let emitted = run(
+    let emitted = feed(
         &mut a,
         vec![
             exec("e2", T0 + MIN, "db-01", "alice", 1001, 600, "pg_dump"),
@@ -668,7 +668,7 @@ fn unknown_host_and_user_are_grouped_not_dropped() {
 #[test]
 fn inspect_lists_open_windows_oldest_first() {
     let mut a = analytic(vec![]);
-    run(
+    feed(
         &mut a,
         vec![
             exec("e1", T0, "db-02", "bob", 1002, 600, "psql"),
@@ -721,7 +721,7 @@ fn max_open_windows_evicts_the_oldest() {
             )
         })
         .collect();
-    run(&mut a, events);
+    feed(&mut a, events);
     assert!(a.engine().window_count() <= 64);
     let oldest = a.inspect(1).windows[0].start;
     assert!(oldest > T0 + 30, "the oldest were evicted: {oldest}");

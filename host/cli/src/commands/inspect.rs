@@ -57,7 +57,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 anyhow!(
                     "{}: no such file, and no shipped analytic has this id (shipped: {})",
                     args.module,
-                    dumpwatch_bundle::SHIPPED.iter().map(|s| s.id).collect::<Vec<_>>().join(", ")
+                    dumpwatch_bundle::SHIPPED
+                        .iter()
+                        .map(|s| s.id)
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             })?;
         (s.wasm.to_vec(), format!("embedded {}", s.id))
@@ -97,12 +101,20 @@ pub fn run(args: Args) -> Result<ExitCode> {
                 a.tactic_name,
                 a.technique_id,
                 a.technique_name,
-                a.sub_technique_id.as_ref().map(|s| format!(" / {s}")).unwrap_or_default()
+                a.sub_technique_id
+                    .as_ref()
+                    .map(|s| format!(" / {s}"))
+                    .unwrap_or_default()
             );
         }
         println!("  tunables:");
         for t in &m.tunables {
-            println!("    {} ({}) = {}", t.name, kind(t.kind), value_json(&t.default));
+            println!(
+                "    {} ({}) = {}",
+                t.name,
+                kind(t.kind),
+                value_json(&t.default)
+            );
             for line in t.description.lines() {
                 println!("        {line}");
             }

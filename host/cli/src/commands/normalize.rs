@@ -36,7 +36,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let format = args.format.as_deref().map(parse_format).transpose()?;
     let inputs = expand(&args.paths, format, args.host.as_deref())?;
     let inventory = Inventory::new(&cfg.inventory);
-    let mut dead_letter = args.dead_letter.as_deref().map(DeadLetter::open).transpose()?;
+    let mut dead_letter = args
+        .dead_letter
+        .as_deref()
+        .map(DeadLetter::open)
+        .transpose()?;
     let max_line = usize::try_from(cfg.engine.max_line_bytes.0).unwrap_or(usize::MAX);
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -85,18 +89,39 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(d) = dead_letter.as_mut() {
         d.flush()?;
     }
-    eprintln!("total: {} normalized, {} skipped, {} errors", total.normalized, total.skipped_count(), total.error_count());
-    let classes: Vec<String> = total.by_class.iter().map(|(c, n)| format!("{}={n}", c.as_str())).collect();
+    eprintln!(
+        "total: {} normalized, {} skipped, {} errors",
+        total.normalized,
+        total.skipped_count(),
+        total.error_count()
+    );
+    let classes: Vec<String> = total
+        .by_class
+        .iter()
+        .map(|(c, n)| format!("{}={n}", c.as_str()))
+        .collect();
     if !classes.is_empty() {
         eprintln!("  by class: {}", classes.join(", "));
     }
-    let skipped: Vec<String> = total.skipped.iter().map(|(k, n)| format!("{k}={n}")).collect();
+    let skipped: Vec<String> = total
+        .skipped
+        .iter()
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
     if !skipped.is_empty() {
         eprintln!("  skipped by type: {}", skipped.join(", "));
     }
-    let errors: Vec<String> = total.errors.iter().map(|(k, n)| format!("{k}={n}")).collect();
+    let errors: Vec<String> = total
+        .errors
+        .iter()
+        .map(|(k, n)| format!("{k}={n}"))
+        .collect();
     if !errors.is_empty() {
         eprintln!("  errors by reason: {}", errors.join(", "));
     }
-    Ok(if failed { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    Ok(if failed {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
 }

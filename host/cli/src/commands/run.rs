@@ -28,7 +28,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         let path = if i.path == "-" {
             i.path.clone()
         } else {
-            cfg.resolve(std::path::Path::new(&i.path)).display().to_string()
+            cfg.resolve(std::path::Path::new(&i.path))
+                .display()
+                .to_string()
         };
         for mut spec in expand(&[path], format, i.host.as_deref())? {
             spec.vpc_flow_fields = i.vpc_flow_fields.clone();

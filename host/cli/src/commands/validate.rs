@@ -46,7 +46,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
             let p = cfg.resolve(path);
             let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
             if !dir.as_os_str().is_empty() && !dir.exists() {
-                problems.push(format!("sinks: directory of {} does not exist", p.display()));
+                problems.push(format!(
+                    "sinks: directory of {} does not exist",
+                    p.display()
+                ));
             }
         }
     }

@@ -13,7 +13,9 @@
 //! SERIAL) and an event is completed when its EOE arrives, when
 //! [`REORDER_RECORDS`] records of other events have come since its last
 //! record, when its time is [`REORDER_MARGIN_MS`] older than the newest
-//! seen on its host, at a `----` separator, or at end of input.
+//! seen on its host (or [`REORDER_ANY_HOST_MARGIN_MS`] older than the
+//! newest of any host, once a few other records followed it), at a `----`
+//! separator, or at end of input.
 //!
 //! Counting: an assembled event counts once (normalized, or skipped as
 //! `SYSCALL:<name>…`); a record of a type the normalizer does not use
@@ -44,6 +46,13 @@ use record::Parts;
 pub const REORDER_RECORDS: u64 = 64;
 /// … or once a record of its host is this much newer than it.
 pub const REORDER_MARGIN_MS: i64 = 2_000;
+/// … or once a record of any host is this much newer than it and a few
+/// records of other events have followed it (files that interleave hosts:
+/// an event of a quiet host must not wait for the record counter).
+pub const REORDER_ANY_HOST_MARGIN_MS: i64 = 10_000;
+/// Records of other events that must follow before the any-host margin
+/// applies.
+pub const REORDER_ANY_HOST_RECORDS: u64 = 8;
 /// Most events buffered at once; past it the oldest is completed.
 pub const MAX_PENDING: usize = 1024;
 /// Most hosts whose newest time is tracked.
@@ -76,9 +85,13 @@ struct Pending {
     time: i64,
     serial: u64,
     first_pos: RecordPos,
+    first_seq: u64,
     last_seq: u64,
     first_type: &'static str,
     parts: Parts,
+    /// Hashes of the records added, to recognise a record delivered twice
+    /// (a forwarder retry): one event never holds the same record twice.
+    record_hashes: Vec<u64>,
 }
 
 /// The auditd decoder.
@@ -88,6 +101,8 @@ pub struct AuditdDecoder {
     pending: Vec<Pending>,
     seq: u64,
     newest: HashMap<String, i64>,
+    /// Newest time seen on any host.
+    newest_any: i64,
     procs: ProcTable,
 }
 
@@ -99,6 +114,7 @@ impl AuditdDecoder {
             pending: Vec::new(),
             seq: 0,
             newest: HashMap::new(),
+            newest_any: i64::MIN,
             procs: ProcTable::default(),
         }
     }
@@ -180,14 +196,28 @@ impl AuditdDecoder {
                     time,
                     serial: header.serial,
                     first_pos: pos,
+                    first_seq: seq,
                     last_seq: seq,
                     first_type: rtype.name(),
                     parts: Parts::default(),
+                    record_hashes: Vec::new(),
                 });
                 self.pending.len() - 1
             }
         };
         let p = &mut self.pending[i];
+        let record_hash = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            rtype.name().hash(&mut h);
+            header.body.hash(&mut h);
+            h.finish()
+        };
+        if p.record_hashes.contains(&record_hash) {
+            out.skip("duplicate record");
+            return;
+        }
+        p.record_hashes.push(record_hash);
         p.last_seq = seq;
         record::add(&mut p.parts, rtype, header.body, interpreted);
         let newest = self.note_time(host, time);
@@ -197,6 +227,7 @@ impl AuditdDecoder {
     /// Track the newest time of a host; returns it.
     fn note_time(&mut self, host: Option<&str>, time: i64) -> i64 {
         let key = host.unwrap_or("");
+        self.newest_any = self.newest_any.max(time);
         if let Some(t) = self.newest.get_mut(key) {
             *t = (*t).max(time);
             return *t;
@@ -209,22 +240,66 @@ impl AuditdDecoder {
     }
 
     fn close_expired(&mut self, seq: u64, host: Option<&str>, newest: i64, out: &mut Output) {
-        let mut i = 0;
-        while i < self.pending.len() {
-            let p = &self.pending[i];
-            let stale = seq - p.last_seq > REORDER_RECORDS
-                // The event just touched stays open: its next records
-                // usually follow at once, even when its time is old.
-                || (p.last_seq != seq
-                    && p.host.as_deref() == host
-                    && newest - p.time > REORDER_MARGIN_MS)
-                || self.pending.len() > MAX_PENDING;
-            if stale {
-                let p = self.pending.remove(i);
-                self.complete(p, out);
-            } else {
-                i += 1;
+        let mut closing: Vec<bool> = self
+            .pending
+            .iter()
+            .map(|p| {
+                seq - p.last_seq > REORDER_RECORDS
+                    // The event just touched stays open: its next records
+                    // usually follow at once, even when its time is old.
+                    || (p.last_seq != seq
+                        && p.host.as_deref() == host
+                        && newest - p.time > REORDER_MARGIN_MS)
+                    || (seq - p.last_seq > REORDER_ANY_HOST_RECORDS
+                        && self.newest_any - p.time > REORDER_ANY_HOST_MARGIN_MS)
+            })
+            .collect();
+        if self.pending.len() > MAX_PENDING
+            && let Some(oldest) = (0..self.pending.len()).min_by_key(|&i| self.pending[i].last_seq)
+        {
+            closing[oldest] = true;
+        }
+        if !closing.iter().any(|c| *c) {
+            return;
+        }
+        // auditd writes an event's records together: an event whose
+        // records all came before a completed event's first record, and
+        // that is not newer than it, is complete too. Completing it now
+        // keeps the output in event-time order (a quiet host's last event
+        // would otherwise wait for the record counter and arrive late).
+        loop {
+            let mut grew = false;
+            for i in 0..self.pending.len() {
+                if closing[i] || self.pending[i].last_seq == seq {
+                    continue;
+                }
+                let p = &self.pending[i];
+                if (0..self.pending.len()).any(|j| {
+                    closing[j]
+                        && p.last_seq < self.pending[j].first_seq
+                        && p.time <= self.pending[j].time
+                }) {
+                    closing[i] = true;
+                    grew = true;
+                }
             }
+            if !grew {
+                break;
+            }
+        }
+        let mut done = Vec::new();
+        let mut kept = Vec::with_capacity(self.pending.len());
+        for (p, c) in std::mem::take(&mut self.pending).into_iter().zip(closing) {
+            if c {
+                done.push(p);
+            } else {
+                kept.push(p);
+            }
+        }
+        self.pending = kept;
+        done.sort_by_key(|p| (p.time, p.serial));
+        for p in done {
+            self.complete(p, out);
         }
     }
 

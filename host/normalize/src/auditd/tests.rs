@@ -166,3 +166,25 @@ fn events_close_after_the_reorder_window_or_on_eoe() {
     d.finish(&mut out);
     assert!(d.oldest_pending().is_none());
 }
+
+#[test]
+fn a_record_delivered_twice_is_skipped_not_merged() {
+    let lines = [
+        r#"node=db01 type=SYSCALL msg=audit(1700000000.100:7): arch=c000003e syscall=59 success=yes exit=0 a0=1 a1=2 a2=3 a3=4 items=1 ppid=1 pid=42 auid=1000 uid=1000 gid=1000 euid=1000 suid=1000 fsuid=1000 egid=1000 sgid=1000 fsgid=1000 tty=pts0 ses=1 comm="pg_dump" exe="/usr/bin/pg_dump" key=(null)"#,
+        r#"node=db01 type=EXECVE msg=audit(1700000000.100:7): argc=2 a0="pg_dump" a1="shop""#,
+    ];
+    let mut dec = AuditdDecoder::new(&DecodeContext::default());
+    let mut out = Output::default();
+    for (i, l) in lines.iter().flat_map(|l| [l, l]).enumerate() {
+        let pos = RecordPos {
+            line: i as u64 + 1,
+            offset: 0,
+        };
+        dec.push(l.as_bytes(), pos, &mut out);
+    }
+    dec.finish(&mut out);
+    assert_eq!(out.events.len(), 1);
+    let p = out.events[0].process.as_ref().expect("process");
+    assert_eq!(p.command_line.as_deref(), Some("pg_dump shop"));
+    assert_eq!(out.stats.skipped.get("duplicate record"), Some(&2));
+}
