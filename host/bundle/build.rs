@@ -37,13 +37,17 @@ fn ensure_target() {
     if installed {
         return;
     }
-    println!("cargo:warning=installing the {TARGET} target with rustup (guest analytics are {TARGET} components)");
+    println!(
+        "cargo:warning=installing the {TARGET} target with rustup (guest analytics are {TARGET} components)"
+    );
     let ok = Command::new("rustup")
         .args(["target", "add", TARGET])
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        println!("cargo:warning=could not run `rustup target add {TARGET}`; install the target yourself");
+        println!(
+            "cargo:warning=could not run `rustup target add {TARGET}`; install the target yourself"
+        );
     }
 }
 const PROFILE: &str = "guest";
