@@ -14,7 +14,7 @@ use dumpwatch_pipeline::analytics::ModuleSource;
 use dumpwatch_pipeline::sink::{MemorySink, Sink};
 use dumpwatch_pipeline::source::InputSpec;
 use dumpwatch_pipeline::summary::RunSummary;
-use dumpwatch_pipeline::{Mode, build, run_inputs};
+use dumpwatch_pipeline::{Mode, StateOptions, build, run_inputs};
 use serde_json::Value;
 
 /// 2026-03-02T10:00:00Z, the start of every scenario.
@@ -490,8 +490,106 @@ pub fn replay_with(files: &[(&str, String)], config: &str, extra: Vec<ModuleSour
         findings: store.clone(),
     };
     let sinks: Vec<Box<dyn Sink>> = vec![Box::new(sink)];
-    let mut flow = build(&cfg, modules, sinks).unwrap_or_else(|p| panic!("build: {p:?}"));
+    let mut flow = build(&cfg, modules, sinks, &StateOptions::default())
+        .unwrap_or_else(|p| panic!("build: {p:?}"));
     let summary = run_inputs(&mut flow, &cfg, Mode::Replay, &inputs);
     let findings = store.lock().unwrap().clone();
     Replay { findings, summary }
+}
+
+/// Zeek ssl.log and dns.log: the names a sensor saw (AN0677 names cloud
+/// destinations with them, AN0678 takes them as cloud sync traffic).
+impl ZeekLog {
+    pub fn ssl() -> ZeekLog {
+        ZeekLog {
+            path: "ssl",
+            fields: &[
+                "ts",
+                "uid",
+                "id.orig_h",
+                "id.orig_p",
+                "id.resp_h",
+                "id.resp_p",
+                "version",
+                "cipher",
+                "server_name",
+                "established",
+            ],
+            rows: Vec::new(),
+        }
+    }
+
+    pub fn dns() -> ZeekLog {
+        ZeekLog {
+            path: "dns",
+            fields: &[
+                "ts",
+                "uid",
+                "id.orig_h",
+                "id.orig_p",
+                "id.resp_h",
+                "id.resp_p",
+                "proto",
+                "trans_id",
+                "query",
+                "qtype_name",
+                "rcode_name",
+                "answers",
+                "TTLs",
+            ],
+            rows: Vec::new(),
+        }
+    }
+
+    /// A TLS session from `src` to `dst:443` with server name `name`.
+    pub fn tls(&mut self, secs: f64, uid: &str, src: &str, dst: &str, name: &str) -> &mut Self {
+        self.rows.push(vec![
+            format!("{:.6}", T0 + secs),
+            uid.into(),
+            src.into(),
+            "52814".into(),
+            dst.into(),
+            "443".into(),
+            "TLSv13".into(),
+            "TLS_AES_128_GCM_SHA256".into(),
+            name.into(),
+            "T".into(),
+        ]);
+        self
+    }
+
+    /// A DNS A query from `src` for `name`, answered with `answers`.
+    pub fn query(
+        &mut self,
+        secs: f64,
+        uid: &str,
+        src: &str,
+        name: &str,
+        answers: &[&str],
+    ) -> &mut Self {
+        let ttls: Vec<&str> = answers.iter().map(|_| "60.000000").collect();
+        let set = |items: &[&str]| {
+            if items.is_empty() {
+                "-".to_string()
+            } else {
+                items.join(",")
+            }
+        };
+        self.rows.push(vec![
+            format!("{:.6}", T0 + secs),
+            uid.into(),
+            src.into(),
+            "53124".into(),
+            "10.0.0.2".into(),
+            "53".into(),
+            "udp".into(),
+            "4711".into(),
+            name.into(),
+            "A".into(),
+            "NOERROR".into(),
+            set(answers),
+            set(&ttls),
+        ]);
+        self
+    }
 }

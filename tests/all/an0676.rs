@@ -440,3 +440,39 @@ fn a_large_sensor_flow_is_egress_and_a_small_one_is_not() {
     assert_eq!(severity(&f), 4);
     assert!(related_ids(&f).contains(&"CbigFlow".to_owned()));
 }
+
+#[test]
+fn late_evidence_beyond_the_lateness_updates_the_finding_and_is_counted() {
+    let alice = Who::user(ALICE);
+    let mut a = Audit::new();
+    attack(&mut a, false);
+    // Forty minutes of other activity on the host move the watermark on…
+    for k in 0..40u32 {
+        a.exec(
+            200.0 + f64::from(k) * 60.0,
+            DB01,
+            9000 + k,
+            1,
+            Who::user(1002),
+            "/usr/bin/ls",
+            &["ls"],
+        );
+    }
+    // …then the upload, which happened two minutes after the dump, arrives.
+    a.connect(180.0, DB01, 5230, 5100, alice, CURL, "203.0.113.50", 443);
+    let late_id = a.last_id(DB01);
+    let cfg = scenario_config("[time]\nreplay_lateness = \"1m\"\n");
+    let r = replay(&[("audit.log", a.render())], &cfg);
+    let (_, t) = &r.summary.inputs[0];
+    assert_eq!(t.late, 1, "the upload is counted as late");
+    assert_eq!(
+        r.creations().values().sum::<usize>(),
+        1,
+        "not a second finding"
+    );
+    let f = only(&r);
+    assert_eq!(severity(&f), 4, "the late upload still raised it");
+    assert!(related_ids(&f).contains(&late_id));
+    let updates = r.findings.iter().filter(|f| f["activity_id"] == 2).count();
+    assert!(updates >= 1, "the late evidence came as an update");
+}

@@ -39,6 +39,8 @@ enum Command {
     Inspect(commands::inspect::Args),
     /// Check a config, its modules and tunables, and report every problem.
     Validate(commands::validate::Args),
+    /// Inspect the checkpoint store.
+    State(commands::state::Args),
 }
 
 fn main() -> ExitCode {
@@ -56,6 +58,7 @@ fn main() -> ExitCode {
         Command::Normalize(a) => commands::normalize::run(a),
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Validate(a) => commands::validate::run(a),
+        Command::State(a) => commands::state::run(a),
     };
     match result {
         Ok(code) => code,

@@ -96,6 +96,20 @@ pub struct EngineConfig {
     /// How long the host remembers an emitted finding's uid, past the end
     /// of its events in event time, to tell updates from new findings.
     pub dedup_retention: DurationSetting,
+    /// Directory of the checkpoint store (`state.redb`). Without it state
+    /// lives in memory and nothing survives a restart.
+    pub state_dir: Option<PathBuf>,
+    /// Checkpoint at least this often (wall clock)...
+    pub checkpoint_interval: DurationSetting,
+    /// ...and after this many events.
+    pub checkpoint_events: u64,
+    /// Events per analytic kept since its last checkpoint to rebuild it
+    /// after a trap; past it a checkpoint is taken first.
+    pub replay_limit: usize,
+    /// Where the batch that made an analytic fail is written, with the
+    /// reason (JSON lines). Default: `analytic-dead-letter.ndjson` in the
+    /// state directory, if there is one.
+    pub analytic_dead_letter: Option<PathBuf>,
 }
 
 impl Default for EngineConfig {
@@ -108,6 +122,11 @@ impl Default for EngineConfig {
             max_line_bytes: ByteSize(4 << 20),
             dead_letter: None,
             dedup_retention: DurationSetting::from_secs(24 * 3600),
+            state_dir: None,
+            checkpoint_interval: DurationSetting::from_secs(10),
+            checkpoint_events: 100_000,
+            replay_limit: 100_000,
+            analytic_dead_letter: None,
         }
     }
 }
@@ -126,6 +145,9 @@ pub struct LimitsConfig {
     pub max_instances: u32,
     /// Most findings accepted from one call.
     pub max_findings_per_call: usize,
+    /// Failures an analytic may have without a successful checkpoint in
+    /// between before its `on_failure` policy applies.
+    pub max_restarts: u32,
 }
 
 impl Default for LimitsConfig {
@@ -136,6 +158,7 @@ impl Default for LimitsConfig {
             memory: ByteSize(512 << 20),
             max_instances: 64,
             max_findings_per_call: 10_000,
+            max_restarts: 5,
         }
     }
 }
@@ -175,6 +198,20 @@ pub struct AnalyticConfig {
     /// Tunable values by name; unset tunables keep their defaults.
     #[serde(default)]
     pub tunables: BTreeMap<String, toml::Value>,
+    /// What to do when the analytic keeps failing (traps, timeouts, memory
+    /// cap) past `limits.max_restarts`: quarantine it and go on (`skip`),
+    /// or stop the pipeline (`stop`).
+    #[serde(default)]
+    pub on_failure: OnFailure,
+}
+
+/// `analytics.<ID>.on_failure`
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum OnFailure {
+    #[default]
+    Skip,
+    Stop,
 }
 
 fn yes() -> bool {
@@ -262,6 +299,15 @@ impl Config {
                 "engine.batch_size must be between 1 and 1000000 (got {})",
                 e.batch_size
             ));
+        }
+        if e.checkpoint_interval.0.is_zero() {
+            p.push("engine.checkpoint_interval must be positive".into());
+        }
+        if e.checkpoint_events == 0 {
+            p.push("engine.checkpoint_events must be positive".into());
+        }
+        if e.replay_limit == 0 {
+            p.push("engine.replay_limit must be positive".into());
         }
         if e.max_line_bytes.0 < 1024 {
             p.push("engine.max_line_bytes must be at least 1KiB".into());

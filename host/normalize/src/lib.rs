@@ -171,6 +171,25 @@ pub trait Decoder: Send {
     fn oldest_pending(&self) -> Option<RecordPos> {
         None
     }
+
+    /// Lines a fresh decoder must be fed before it resumes reading this
+    /// input at a later position: header lines that give meaning to the
+    /// records after them (Zeek `#fields`, a VPC Flow Logs header, a CSV
+    /// header). Stored with the source's checkpointed position.
+    fn resume_context(&self) -> Vec<Vec<u8>> {
+        Vec::new()
+    }
+
+    /// State the decoder learned that later records depend on (the auditd
+    /// process table behind ancestry), as keyed entries changed since the
+    /// last call (`None`: forgotten). Checkpointed with the source so a
+    /// restarted engine normalizes the next records exactly as before.
+    fn take_state_changes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        Vec::new()
+    }
+
+    /// Load state a checkpoint stored (every entry, merged).
+    fn restore_state(&mut self, _entries: Vec<(Vec<u8>, Vec<u8>)>) {}
 }
 
 /// A decoder for `format` reading an input described by `ctx`.

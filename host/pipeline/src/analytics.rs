@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use dumpwatch_config::Config;
-use dumpwatch_event::AnalyticInfo;
+use dumpwatch_event::{AnalyticInfo, Event};
 use dumpwatch_runtime::cache::ArtifactCache;
 use dumpwatch_runtime::{AnalyticInstance, AnalyticModule, CallError, Runtime, wit};
 
@@ -69,6 +69,25 @@ pub struct AnalyticStats {
     pub failures: u64,
 }
 
+/// What to do when an analytic keeps failing.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum FailurePolicy {
+    /// Quarantine it: stop routing to it, report it, keep the pipeline
+    /// running.
+    #[default]
+    Skip,
+    /// Stop the pipeline (after a final checkpoint).
+    Stop,
+}
+
+/// A call made since the last checkpoint, kept so the analytic can be
+/// rebuilt (last checkpoint + these calls) after a trap.
+#[derive(Clone, Debug)]
+pub enum ReplayOp {
+    Process(Vec<Event>),
+    Advance(i64),
+}
+
 /// One loaded, configured analytic with its warm instance.
 pub struct Analytic {
     pub info: Arc<AnalyticInfo>,
@@ -78,9 +97,24 @@ pub struct Analytic {
     pub prefilter: Prefilter,
     pub stats: AnalyticStats,
     /// Events waiting for the next `process` call.
-    pub batch: Vec<wit::Event>,
+    pub batch: Vec<Event>,
     /// The watermark last passed to `advance`.
     pub advanced_to: i64,
+    /// The watermark at the last checkpoint (where a rebuild starts).
+    pub checkpoint_advanced_to: i64,
+    /// Calls since the last checkpoint, for rebuilding after a trap.
+    pub replay: Vec<ReplayOp>,
+    /// Events in `replay`.
+    pub replay_events: usize,
+    /// A full snapshot of this analytic is in the store (later checkpoints
+    /// write changes only).
+    pub checkpointed: bool,
+    /// Failures since the last successful checkpoint (crash-loop
+    /// detection).
+    pub consecutive_failures: u32,
+    /// Stopped after too many failures; events are no longer routed to it.
+    pub quarantined: bool,
+    pub on_failure: FailurePolicy,
 }
 
 impl Analytic {
@@ -116,6 +150,13 @@ impl Analytic {
             stats: AnalyticStats::default(),
             batch: Vec::new(),
             advanced_to: i64::MIN,
+            checkpoint_advanced_to: i64::MIN,
+            replay: Vec::new(),
+            replay_events: 0,
+            checkpointed: false,
+            consecutive_failures: 0,
+            quarantined: false,
+            on_failure: FailurePolicy::default(),
         })
     }
 
@@ -198,7 +239,12 @@ pub fn load_all(
         }
         let values = acfg.map_or(&empty, |a| &a.tunables);
         match Analytic::build(rt, module, values) {
-            Ok(a) => out.push(a),
+            Ok(mut a) => {
+                if acfg.is_some_and(|c| c.on_failure == dumpwatch_config::OnFailure::Stop) {
+                    a.on_failure = FailurePolicy::Stop;
+                }
+                out.push(a)
+            }
             Err(errs) => problems.extend(errs),
         }
     }

@@ -46,6 +46,8 @@ struct Seen {
 pub struct Dedup {
     seen: HashMap<String, Seen>,
     retention_ms: i64,
+    /// Uids changed or forgotten since the last checkpoint.
+    dirty: std::collections::BTreeSet<String>,
 }
 
 impl Dedup {
@@ -53,7 +55,26 @@ impl Dedup {
         Dedup {
             seen: HashMap::new(),
             retention_ms,
+            dirty: Default::default(),
         }
+    }
+
+    /// Load the memory a checkpoint stored.
+    pub fn load(&mut self, entries: impl IntoIterator<Item = (String, u128, i64)>) {
+        for (uid, digest, end_time) in entries {
+            self.seen.insert(uid, Seen { digest, end_time });
+        }
+    }
+
+    /// The changes since the last call, for a checkpoint (`None`: forgotten).
+    pub fn take_changes(&mut self) -> Vec<(String, Option<(u128, i64)>)> {
+        std::mem::take(&mut self.dirty)
+            .into_iter()
+            .map(|uid| {
+                let v = self.seen.get(&uid).map(|s| (s.digest, s.end_time));
+                (uid, v)
+            })
+            .collect()
     }
 
     /// Classify a finding and remember it; `None` means "unchanged, do not
@@ -65,9 +86,15 @@ impl Dedup {
             end_time: f.end_time,
         };
         match self.seen.insert(f.uid.clone(), entry) {
-            None => Some(FindingActivity::Create),
+            None => {
+                self.dirty.insert(f.uid.clone());
+                Some(FindingActivity::Create)
+            }
             Some(prev) if prev.digest == digest => None,
-            Some(_) => Some(FindingActivity::Update),
+            Some(_) => {
+                self.dirty.insert(f.uid.clone());
+                Some(FindingActivity::Update)
+            }
         }
     }
 
@@ -79,7 +106,14 @@ impl Dedup {
             return;
         }
         let cutoff = watermark.saturating_sub(self.retention_ms);
-        self.seen.retain(|_, s| s.end_time >= cutoff);
+        let dirty = &mut self.dirty;
+        self.seen.retain(|uid, s| {
+            let keep = s.end_time >= cutoff;
+            if !keep {
+                dirty.insert(uid.clone());
+            }
+            keep
+        });
     }
 
     pub fn len(&self) -> usize {

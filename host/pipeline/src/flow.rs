@@ -1,18 +1,33 @@
 //! The event flow: enrich → check event time → route through each
 //! analytic's prefilter into its batch → call the analytic → dedup →
-//! sinks, with watermarks advancing analytics as event time progresses.
+//! sinks, with watermarks advancing analytics as event time progresses and
+//! checkpoints making all of it survive a crash.
 //!
 //! Single-threaded and deterministic: the same inputs in the same order
 //! give the same output bytes.
+//!
+//! Failure handling: a call that traps, times out or hits the memory cap
+//! poisons the instance. The analytic is re-instantiated, restored from its
+//! last checkpoint, and the calls made since (kept in its replay log) are
+//! made again — except the batch that failed, which goes to the analytic
+//! dead-letter file with the reason. An analytic that keeps failing is
+//! quarantined or stops the pipeline, per its `on_failure` policy.
 
-use dumpwatch_event::{EmittedFinding, Event};
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+use dumpwatch_event::{EmittedFinding, Event, FindingActivity};
 use dumpwatch_runtime::convert::{event_to_wit, finding_from_wit};
 use dumpwatch_runtime::{CallError, Runtime, wit};
+use dumpwatch_state::{
+    AnalyticRecord, AnalyticUpdate, Checkpoint, Entry, EntryChange, SourceRecord, Store,
+};
 
-use crate::analytics::Analytic;
+use crate::analytics::{Analytic, FailurePolicy, ReplayOp};
 use crate::dedup::Dedup;
 use crate::enrich::Inventory;
-use crate::sink::Sink;
+use crate::sink::{Sink, render};
 use crate::watermark::{SourceId, Timeliness, Watermarks};
 
 /// Event-time counters of one source.
@@ -31,6 +46,14 @@ pub struct FlowSettings {
     pub batch_size: usize,
     /// Smallest watermark step (ms of event time) worth an `advance` call.
     pub advance_step_ms: i64,
+    /// Checkpoint after this many events…
+    pub checkpoint_events: u64,
+    /// …or this much wall-clock time.
+    pub checkpoint_interval: Duration,
+    /// Events per analytic kept for rebuilding; past it, checkpoint.
+    pub replay_limit: usize,
+    /// Failures without a successful checkpoint before the policy applies.
+    pub max_restarts: u32,
 }
 
 impl Default for FlowSettings {
@@ -38,8 +61,47 @@ impl Default for FlowSettings {
         FlowSettings {
             batch_size: 512,
             advance_step_ms: 1000,
+            checkpoint_events: 100_000,
+            checkpoint_interval: Duration::from_secs(10),
+            replay_limit: 100_000,
+            max_restarts: 5,
         }
     }
+}
+
+/// What restoring from the store found.
+#[derive(Clone, Debug, Default)]
+pub struct RestoreReport {
+    /// Stored positions by source key.
+    pub sources: BTreeMap<String, SourceRecord>,
+    /// Analytics restored: (id, open windows).
+    pub restored: Vec<(String, u64)>,
+    /// Analytics whose stored state their new version rejected:
+    /// (id, reason, windows lost, sample of lost window keys).
+    pub rejected: Vec<(String, String, u64, Vec<String>)>,
+    /// Findings delivered from the outbox of an interrupted checkpoint.
+    pub redelivered: usize,
+}
+
+/// A source's part of a checkpoint.
+#[derive(Clone, Debug, Default)]
+pub struct SourceCheckpoint {
+    pub id: SourceId,
+    /// Key its position is stored under (`None`: not resumable, stdin).
+    pub key: Option<String>,
+    /// Where to resume.
+    pub record: SourceRecord,
+    /// Decoder state changes not yet stored.
+    pub state_changes: Vec<EntryChange>,
+}
+
+/// Why the flow stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum FlowError {
+    #[error("checkpoint failed: {0}")]
+    Checkpoint(String),
+    #[error("{0}")]
+    Stopped(String),
 }
 
 /// A running pipeline.
@@ -52,12 +114,24 @@ pub struct Flow {
     watermarks: Watermarks,
     time_stats: Vec<TimeStats>,
     settings: FlowSettings,
-    /// Sink write failures (the finding is still counted; the error is
-    /// logged).
+    store: Store,
+    /// Findings wait for the checkpoint that produced them (persistent
+    /// store) instead of going out at once.
+    outbox_mode: bool,
+    staged: Vec<String>,
+    events_since_checkpoint: u64,
+    last_checkpoint: Instant,
+    analytic_dead_letter: Option<std::io::BufWriter<std::fs::File>>,
+    /// Set when an analytic with the `stop` policy gave up.
+    stop: Option<String>,
+    /// Checkpoints written by this run.
+    pub checkpoints: u64,
+    /// Sink write failures (the error is logged).
     pub sink_errors: u64,
 }
 
 impl Flow {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         rt: Runtime,
         analytics: Vec<Analytic>,
@@ -66,7 +140,10 @@ impl Flow {
         sinks: Vec<Box<dyn Sink>>,
         watermarks: Watermarks,
         settings: FlowSettings,
+        store: Store,
+        analytic_dead_letter: Option<std::fs::File>,
     ) -> Flow {
+        let outbox_mode = store.is_persistent();
         Flow {
             rt,
             analytics,
@@ -76,14 +153,124 @@ impl Flow {
             watermarks,
             time_stats: Vec::new(),
             settings,
+            store,
+            outbox_mode,
+            staged: Vec::new(),
+            events_since_checkpoint: 0,
+            last_checkpoint: Instant::now(),
+            analytic_dead_letter: analytic_dead_letter.map(std::io::BufWriter::new),
+            stop: None,
+            checkpoints: 0,
             sink_errors: 0,
         }
     }
 
-    /// Register an input with its allowed lateness.
-    pub fn add_source(&mut self, lateness_ms: i64) -> SourceId {
+    /// Restore analytics, dedup memory and undelivered findings from the
+    /// store; return the stored source positions.
+    pub fn restore(&mut self) -> Result<RestoreReport, FlowError> {
+        let err = |e: dumpwatch_state::StoreError| FlowError::Checkpoint(e.to_string());
+        let loaded = self.store.load().map_err(err)?;
+        let mut report = RestoreReport {
+            sources: loaded.sources.clone(),
+            ..Default::default()
+        };
+        self.dedup.load(loaded.dedup.iter().cloned());
+        let mut drop_ids = Vec::new();
+        for (id, rec) in &loaded.analytics {
+            let Some(i) = self.analytics.iter().position(|a| &a.info.id == id) else {
+                // No longer loaded: its state would never be used.
+                tracing::warn!(analytic = %id, windows = rec.open_windows, "stored state of an analytic that is no longer loaded is dropped");
+                drop_ids.push(id.clone());
+                continue;
+            };
+            let entries = self.store.entries(id).map_err(err)?;
+            let wit_entries: Vec<wit::StateEntry> = entries
+                .iter()
+                .map(|(k, v)| wit::StateEntry {
+                    key: k.clone(),
+                    value: Some(v.clone()),
+                })
+                .collect();
+            let a = &mut self.analytics[i];
+            match a.instance.restore(&wit_entries) {
+                Ok(Ok(())) => {
+                    a.advanced_to = rec.advanced_to;
+                    a.checkpoint_advanced_to = rec.advanced_to;
+                    a.checkpointed = true;
+                    report.restored.push((id.clone(), rec.open_windows));
+                }
+                Ok(Err(reason)) => {
+                    let sample: Vec<String> = entries
+                        .iter()
+                        .take(20)
+                        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                        .collect();
+                    tracing::error!(
+                        analytic = %id,
+                        windows_lost = rec.open_windows,
+                        "stored state does not fit this version ({} → {}): {reason}; starting empty",
+                        rec.version,
+                        a.info.version
+                    );
+                    report
+                        .rejected
+                        .push((id.clone(), reason, rec.open_windows, sample));
+                    drop_ids.push(id.clone());
+                    if let Err(e) = a.reinstantiate(&self.rt) {
+                        return Err(FlowError::Stopped(format!("{id}: {e}")));
+                    }
+                }
+                Err(e) => {
+                    return Err(FlowError::Stopped(format!(
+                        "{id}: restoring its state failed: {e}"
+                    )));
+                }
+            }
+        }
+        if !drop_ids.is_empty() {
+            self.store
+                .commit(&Checkpoint {
+                    drop_analytics: drop_ids,
+                    ..Default::default()
+                })
+                .map_err(err)?;
+        }
+        // Findings of a checkpoint that committed but whose delivery was
+        // not confirmed: cut file sinks back to their last confirmed size
+        // and deliver them (again).
+        if !loaded.outbox.is_empty() {
+            for s in &mut self.sinks {
+                if let Some(len) = loaded.delivered.get(&s.name())
+                    && let Err(e) = s.truncate(*len)
+                {
+                    tracing::error!(sink = %s.name(), "cannot rewind to the last delivery: {e}");
+                }
+            }
+            let upto = loaded.outbox.last().map_or(0, |(k, _)| *k);
+            let lines: Vec<String> = loaded.outbox.into_iter().map(|(_, l)| l).collect();
+            report.redelivered = lines.len();
+            self.deliver(&lines);
+            self.confirm_delivery(upto)?;
+        }
+        Ok(report)
+    }
+
+    /// The decoder state stored for a source.
+    pub fn decoder_state(&self, key: &str) -> Result<Vec<Entry>, FlowError> {
+        self.store
+            .decoder_entries(key)
+            .map_err(|e| FlowError::Checkpoint(e.to_string()))
+    }
+
+    /// Register an input with its allowed lateness and, when resumed, the
+    /// highest event time it had delivered.
+    pub fn add_source(&mut self, lateness_ms: i64, restored_max_seen: Option<i64>) -> SourceId {
         self.time_stats.push(TimeStats::default());
-        self.watermarks.add_source(lateness_ms)
+        let id = self.watermarks.add_source(lateness_ms);
+        if let Some(t) = restored_max_seen {
+            self.watermarks.restore_max_seen(id, t);
+        }
+        id
     }
 
     /// Set a source's allowed lateness once its format is known.
@@ -95,13 +282,23 @@ impl Flow {
         &self.time_stats[src]
     }
 
+    pub fn max_seen(&self, src: SourceId) -> i64 {
+        self.watermarks.max_seen(src)
+    }
+
     pub fn inventory(&self) -> &Inventory {
         &self.inventory
+    }
+
+    /// Set when an analytic with the `stop` policy gave up.
+    pub fn stopped(&self) -> Option<&str> {
+        self.stop.as_deref()
     }
 
     /// Take events from a source through enrichment and routing.
     pub fn ingest(&mut self, src: SourceId, events: &mut Vec<Event>) {
         let enrich = !self.inventory.is_empty();
+        self.events_since_checkpoint += events.len() as u64;
         for mut e in events.drain(..) {
             if enrich {
                 self.inventory.enrich(&mut e);
@@ -112,13 +309,14 @@ impl Flow {
                 Timeliness::Absurd => self.time_stats[src].absurd += 1,
             }
             for i in 0..self.analytics.len() {
-                if self.analytics[i].prefilter.accepts(&e) {
-                    let a = &mut self.analytics[i];
-                    a.stats.routed += 1;
-                    a.batch.push(event_to_wit(&e));
-                    if a.batch.len() >= self.settings.batch_size {
-                        self.flush_batch(i);
-                    }
+                let a = &mut self.analytics[i];
+                if a.quarantined || !a.prefilter.accepts(&e) {
+                    continue;
+                }
+                a.stats.routed += 1;
+                a.batch.push(e.clone());
+                if a.batch.len() >= self.settings.batch_size {
+                    self.flush_batch(i);
                 }
             }
         }
@@ -142,62 +340,197 @@ impl Flow {
             let due = wm > last
                 && (force
                     || last == i64::MIN
+                    || wm == i64::MAX
                     || wm.saturating_sub(last) >= self.settings.advance_step_ms);
-            if !due {
-                continue;
+            if due && !self.analytics[i].quarantined {
+                self.flush_batch(i);
+                self.call_advance(i, wm);
             }
-            self.flush_batch(i);
-            self.analytics[i].advanced_to = wm;
-            self.analytics[i].stats.calls += 1;
-            let result = self.analytics[i].instance.advance(wm);
-            self.take_findings(i, result);
         }
         self.dedup.expire(wm);
     }
 
-    /// End of all input: process everything, close every window, flush
-    /// the sinks.
-    pub fn finish(&mut self) {
+    fn call_advance(&mut self, i: usize, wm: i64) {
+        let a = &mut self.analytics[i];
+        if a.quarantined || wm <= a.advanced_to {
+            return;
+        }
+        a.stats.calls += 1;
+        match a.instance.advance(wm) {
+            Ok(findings) => {
+                a.advanced_to = wm;
+                a.replay.push(ReplayOp::Advance(wm));
+                self.take_findings(i, findings);
+            }
+            Err(e) => {
+                self.recover(i, e, None);
+                // The watermark still has to get there: try once more on
+                // the rebuilt instance.
+                let a = &mut self.analytics[i];
+                if !a.quarantined
+                    && wm > a.advanced_to
+                    && let Ok(findings) = a.instance.advance(wm)
+                {
+                    a.advanced_to = wm;
+                    a.replay.push(ReplayOp::Advance(wm));
+                    self.take_findings(i, findings);
+                }
+            }
+        }
+    }
+
+    /// Is a checkpoint due (events, time, or an analytic's replay log
+    /// full)?
+    pub fn checkpoint_due(&self) -> bool {
+        self.events_since_checkpoint >= self.settings.checkpoint_events
+            || self.last_checkpoint.elapsed() >= self.settings.checkpoint_interval
+            || self
+                .analytics
+                .iter()
+                .any(|a| a.replay_events >= self.settings.replay_limit)
+    }
+
+    /// Write a checkpoint: every batch processed, every analytic's state
+    /// changes, the sources' positions (with their watermarks), the dedup
+    /// changes and the findings produced since the last one, in one
+    /// transaction; then deliver those findings.
+    pub fn checkpoint(&mut self, sources: &mut [SourceCheckpoint]) -> Result<(), FlowError> {
         for i in 0..self.analytics.len() {
             self.flush_batch(i);
-            self.analytics[i].advanced_to = i64::MAX;
-            self.analytics[i].stats.calls += 1;
-            let result = self.analytics[i].instance.advance(i64::MAX);
-            self.take_findings(i, result);
         }
+        let mut cp = Checkpoint::default();
+        for i in 0..self.analytics.len() {
+            if self.analytics[i].quarantined {
+                continue;
+            }
+            let full = !self.analytics[i].checkpointed;
+            let mode = if full {
+                wit::SnapshotMode::Full
+            } else {
+                wit::SnapshotMode::Changes
+            };
+            let snap = match self.analytics[i].instance.snapshot(mode) {
+                Ok(s) => Ok(s),
+                Err(e) => {
+                    self.recover(i, e, None);
+                    // A rebuilt instance starts from the stored state:
+                    // only a full snapshot is right now.
+                    let a = &mut self.analytics[i];
+                    if a.quarantined {
+                        continue;
+                    }
+                    a.instance
+                        .snapshot(wit::SnapshotMode::Full)
+                        .map_err(|e| e.to_string())
+                        .inspect(|_| a.checkpointed = false)
+                }
+            };
+            let a = &mut self.analytics[i];
+            let entries = match snap {
+                Ok(s) => s,
+                Err(e) => {
+                    tracing::error!(analytic = %a.info.id, "snapshot failed again, its state is not in this checkpoint: {e}");
+                    continue;
+                }
+            };
+            let open_windows = a
+                .instance
+                .inspect(0)
+                .map(|x| x.open_windows)
+                .unwrap_or_default();
+            cp.analytics.push(AnalyticUpdate {
+                id: a.info.id.clone(),
+                record: AnalyticRecord {
+                    module_digest: a.module.digest.clone(),
+                    version: a.info.version.clone(),
+                    tunables_hash: a.info.tunables_hash.clone(),
+                    advanced_to: a.advanced_to,
+                    open_windows,
+                },
+                full: !a.checkpointed,
+                entries: entries.into_iter().map(|e| (e.key, e.value)).collect(),
+            });
+        }
+        for src in sources.iter_mut() {
+            if let Some(key) = &src.key {
+                let mut rec = src.record.clone();
+                rec.max_seen = self.watermarks.max_seen(src.id);
+                cp.sources.push((key.clone(), rec));
+                if !src.state_changes.is_empty() {
+                    cp.decoder_state
+                        .push((key.clone(), std::mem::take(&mut src.state_changes)));
+                }
+            } else {
+                src.state_changes.clear();
+            }
+        }
+        cp.dedup = self.dedup.take_changes();
+        cp.outbox = std::mem::take(&mut self.staged);
+        let seqs = self
+            .store
+            .commit(&cp)
+            .map_err(|e| FlowError::Checkpoint(e.to_string()))?;
+        self.checkpoints += 1;
+        for a in &mut self.analytics {
+            if cp.analytics.iter().any(|u| u.id == a.info.id) {
+                a.checkpointed = true;
+                a.replay.clear();
+                a.replay_events = 0;
+                a.checkpoint_advanced_to = a.advanced_to;
+                a.consecutive_failures = 0;
+            }
+        }
+        self.events_since_checkpoint = 0;
+        self.last_checkpoint = Instant::now();
+        if let Some(&upto) = seqs.last() {
+            self.deliver(&cp.outbox);
+            self.confirm_delivery(upto)?;
+        }
+        Ok(())
+    }
+
+    /// End of all input: process everything, advance as far as the
+    /// sources allow (everything, when they are all finished), checkpoint
+    /// and flush the sinks.
+    pub fn finish(&mut self, sources: &mut [SourceCheckpoint]) -> Result<(), FlowError> {
+        for i in 0..self.analytics.len() {
+            self.flush_batch(i);
+        }
+        self.advance(true);
+        self.checkpoint(sources)?;
         for s in &mut self.sinks {
             if let Err(e) = s.flush() {
                 self.sink_errors += 1;
                 tracing::error!(sink = %s.name(), "cannot flush findings: {e}");
             }
         }
+        if let Some(d) = self.analytic_dead_letter.as_mut()
+            && let Err(e) = d.flush()
+        {
+            tracing::error!("analytic dead-letter file: {e}");
+        }
+        Ok(())
     }
 
     fn flush_batch(&mut self, i: usize) {
-        if self.analytics[i].batch.is_empty() {
+        if self.analytics[i].batch.is_empty() || self.analytics[i].quarantined {
             return;
         }
         let batch = std::mem::take(&mut self.analytics[i].batch);
-        self.analytics[i].stats.calls += 1;
-        let result = self.analytics[i].instance.process(&batch);
-        self.take_findings(i, result);
-        // Keep the allocation for the next batch.
+        let wit_batch: Vec<wit::Event> = batch.iter().map(event_to_wit).collect();
         let a = &mut self.analytics[i];
-        if a.batch.is_empty() {
-            let mut b = batch;
-            b.clear();
-            a.batch = b;
+        a.stats.calls += 1;
+        match a.instance.process(&wit_batch) {
+            Ok(findings) => {
+                a.replay_events += batch.len();
+                a.replay.push(ReplayOp::Process(batch));
+                self.take_findings(i, findings);
+            }
+            Err(e) => self.recover(i, e, Some(batch)),
         }
     }
 
-    fn take_findings(&mut self, i: usize, result: Result<Vec<wit::Finding>, CallError>) {
-        let findings = match result {
-            Ok(f) => f,
-            Err(e) => {
-                self.on_failure(i, e);
-                return;
-            }
-        };
+    fn take_findings(&mut self, i: usize, findings: Vec<wit::Finding>) {
         for f in findings {
             let finding = finding_from_wit(f);
             let Some(activity) = self.dedup.classify(&finding) else {
@@ -206,16 +539,26 @@ impl Flow {
             };
             let a = &mut self.analytics[i];
             match activity {
-                dumpwatch_event::FindingActivity::Create => a.stats.findings_created += 1,
-                dumpwatch_event::FindingActivity::Update => a.stats.findings_updated += 1,
+                FindingActivity::Create => a.stats.findings_created += 1,
+                FindingActivity::Update => a.stats.findings_updated += 1,
             }
-            let emitted = EmittedFinding {
+            let line = render(&EmittedFinding {
                 activity,
                 analytic: a.info.clone(),
                 finding,
-            };
-            for s in &mut self.sinks {
-                if let Err(e) = s.emit(&emitted) {
+            });
+            if self.outbox_mode {
+                self.staged.push(line);
+            } else {
+                self.deliver(std::slice::from_ref(&line));
+            }
+        }
+    }
+
+    fn deliver(&mut self, lines: &[String]) {
+        for s in &mut self.sinks {
+            for l in lines {
+                if let Err(e) = s.emit(l) {
                     self.sink_errors += 1;
                     tracing::error!(sink = %s.name(), "cannot write finding: {e}");
                 }
@@ -223,14 +566,130 @@ impl Flow {
         }
     }
 
-    /// A call failed: report it and replace the instance so the other
-    /// analytics, and this one, keep running.
-    fn on_failure(&mut self, i: usize, e: CallError) {
-        let a = &mut self.analytics[i];
-        a.stats.failures += 1;
-        tracing::error!(analytic = %a.info.id, "analytic call failed: {e}; re-instantiating (its open windows are lost)");
-        if let Err(err) = a.reinstantiate(&self.rt) {
-            tracing::error!(analytic = %a.info.id, "cannot re-instantiate: {err}");
+    fn confirm_delivery(&mut self, upto: u64) -> Result<(), FlowError> {
+        let mut sizes = Vec::new();
+        for s in &mut self.sinks {
+            if let Err(e) = s.flush() {
+                self.sink_errors += 1;
+                tracing::error!(sink = %s.name(), "cannot flush findings: {e}");
+            }
+            if let Some(len) = s.size() {
+                sizes.push((s.name(), len));
+            }
         }
+        self.store
+            .delivered(upto, &sizes)
+            .map_err(|e| FlowError::Checkpoint(e.to_string()))
+    }
+
+    fn dead_letter_batch(&mut self, id: &str, reason: &str, batch: &[Event]) {
+        let Some(out) = self.analytic_dead_letter.as_mut() else {
+            tracing::error!(analytic = %id, events = batch.len(), "the failed batch is dropped (no analytic dead-letter file configured)");
+            return;
+        };
+        for e in batch {
+            let v = serde_json::json!({ "analytic": id, "reason": reason, "event": e });
+            let r = serde_json::to_writer(&mut *out, &v)
+                .map_err(std::io::Error::other)
+                .and_then(|()| out.write_all(b"\n"));
+            if let Err(err) = r {
+                tracing::error!("analytic dead-letter file: {err}");
+                return;
+            }
+        }
+        let _ = out.flush();
+    }
+
+    /// A call failed: dead-letter the batch that caused it, rebuild the
+    /// analytic from its last checkpoint and the calls made since, or apply
+    /// its failure policy when it keeps failing.
+    fn recover(&mut self, i: usize, e: CallError, failed: Option<Vec<Event>>) {
+        let id = self.analytics[i].info.id.clone();
+        let reason = e.to_string();
+        if let Some(batch) = failed {
+            self.dead_letter_batch(&id, &reason, &batch);
+        }
+        let mut attempt = 0;
+        loop {
+            let a = &mut self.analytics[i];
+            a.stats.failures += 1;
+            a.consecutive_failures += 1;
+            if a.consecutive_failures > self.settings.max_restarts {
+                a.quarantined = true;
+                a.batch.clear();
+                let msg = format!(
+                    "analytic {id} failed {} times without a successful checkpoint (last: {reason}); quarantined",
+                    a.consecutive_failures
+                );
+                tracing::error!("{msg}");
+                if a.on_failure == FailurePolicy::Stop {
+                    self.stop = Some(msg);
+                }
+                return;
+            }
+            // Back off a little on repeated failures (bounded).
+            let delay = Duration::from_millis(10u64 << a.consecutive_failures.min(6));
+            tracing::error!(analytic = %id, "call failed: {reason}; rebuilding from the last checkpoint (attempt {})", a.consecutive_failures);
+            std::thread::sleep(delay);
+            match self.rebuild(i) {
+                Ok(()) => return,
+                Err(err) => {
+                    attempt += 1;
+                    tracing::error!(analytic = %id, "rebuild failed: {err}");
+                    if attempt > self.settings.max_restarts as usize {
+                        self.analytics[i].quarantined = true;
+                        return;
+                    }
+                }
+            }
+        }
+    }
+
+    /// Fresh instance, last checkpoint restored, calls since replayed.
+    fn rebuild(&mut self, i: usize) -> Result<(), String> {
+        let entries = if self.analytics[i].checkpointed {
+            self.store
+                .entries(&self.analytics[i].info.id)
+                .map_err(|e| e.to_string())?
+        } else {
+            Vec::new()
+        };
+        let a = &mut self.analytics[i];
+        a.reinstantiate(&self.rt)?;
+        if a.checkpointed {
+            let wit_entries: Vec<wit::StateEntry> = entries
+                .into_iter()
+                .map(|(k, v)| wit::StateEntry {
+                    key: k,
+                    value: Some(v),
+                })
+                .collect();
+            match a.instance.restore(&wit_entries) {
+                Ok(Ok(())) => {}
+                Ok(Err(r)) => return Err(format!("restore rejected its own state: {r}")),
+                Err(e) => return Err(format!("restore failed: {e}")),
+            }
+        }
+        a.advanced_to = a.checkpoint_advanced_to;
+        let ops = a.replay.clone();
+        for op in ops {
+            let a = &mut self.analytics[i];
+            let result = match &op {
+                ReplayOp::Process(batch) => {
+                    let wit_batch: Vec<wit::Event> = batch.iter().map(event_to_wit).collect();
+                    a.instance.process(&wit_batch)
+                }
+                ReplayOp::Advance(w) => a.instance.advance(*w).inspect(|_| a.advanced_to = *w),
+            };
+            match result {
+                Ok(findings) => self.take_findings(i, findings),
+                Err(e) => {
+                    return Err(format!(
+                        "replaying the calls since the checkpoint failed: {e}"
+                    ));
+                }
+            }
+        }
+        Ok(())
     }
 }

@@ -30,9 +30,10 @@ pub mod tunables;
 pub mod watermark;
 
 use analytics::{ModuleSource, load_all};
-use flow::{Flow, FlowSettings};
+use dumpwatch_state::Store;
+use flow::{Flow, FlowSettings, SourceCheckpoint};
 use sink::{FileSink, Sink, StdoutSink};
-use source::{DeadLetter, InputSpec, read_input};
+use source::{DeadLetter, InputReader, InputSpec};
 use summary::{AnalyticLine, RunSummary};
 
 /// How inputs are read.
@@ -139,18 +140,68 @@ fn now_ms() -> i64 {
         .unwrap_or(0)
 }
 
+/// How a pipeline keeps its state.
+#[derive(Clone, Debug, Default)]
+pub struct StateOptions {
+    /// Directory of the store; `None` keeps state in memory.
+    pub dir: Option<PathBuf>,
+    /// Discard an existing (possibly corrupt) store.
+    pub reset: bool,
+}
+
+/// The store file inside a state directory.
+pub fn store_path(dir: &std::path::Path) -> PathBuf {
+    dir.join("state.redb")
+}
+
 /// Build a pipeline: runtime, analytics (configured, prefilters compiled),
-/// inventory, dedup memory, sinks.
+/// inventory, dedup memory, sinks, and the checkpoint store.
 pub fn build(
     cfg: &Config,
     modules: Vec<ModuleSource>,
     sinks: Vec<Box<dyn Sink>>,
+    state: &StateOptions,
 ) -> Result<Flow, Vec<String>> {
     let rt = Runtime::new(runtime_limits(cfg)).map_err(|e| vec![e.to_string()])?;
     let cache = cache_dir(cfg).map(|d| ArtifactCache::new(d, rt.engine()));
     let analytics = load_all(&rt, cfg, modules, cache.as_ref())?;
+    let store = match &state.dir {
+        Some(d) => Store::open(&store_path(d), state.reset),
+        None => Store::in_memory(),
+    }
+    .map_err(|e| vec![e.to_string()])?;
+    let dead_letter_path = cfg
+        .engine
+        .analytic_dead_letter
+        .as_ref()
+        .map(|p| cfg.resolve(p))
+        .or_else(|| {
+            state
+                .dir
+                .as_ref()
+                .map(|d| d.join("analytic-dead-letter.ndjson"))
+        });
+    let analytic_dead_letter = match dead_letter_path {
+        Some(p) => {
+            if let Some(dir) = p.parent() {
+                std::fs::create_dir_all(dir).map_err(|e| vec![format!("{}: {e}", p.display())])?;
+            }
+            Some(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&p)
+                    .map_err(|e| vec![format!("analytic dead-letter {}: {e}", p.display())])?,
+            )
+        }
+        None => None,
+    };
     let settings = FlowSettings {
         batch_size: cfg.engine.batch_size,
+        checkpoint_events: cfg.engine.checkpoint_events,
+        checkpoint_interval: cfg.engine.checkpoint_interval.0,
+        replay_limit: cfg.engine.replay_limit,
+        max_restarts: cfg.limits.max_restarts,
         ..FlowSettings::default()
     };
     Ok(Flow::new(
@@ -161,14 +212,29 @@ pub fn build(
         sinks,
         watermark::Watermarks::new(now_ms(), cfg.time.clock_skew.as_millis_i64()),
         settings,
+        store,
+        analytic_dead_letter,
     ))
 }
 
-/// Read every input through the flow, then flush every window. Inputs that
-/// cannot be read are reported in the summary; the others still run.
+/// Lines read between checks for a due checkpoint.
+const LINES_PER_PUMP: usize = 4096;
+
+/// Read every input through the flow, checkpointing as configured, then
+/// flush every window and write a final checkpoint. Inputs resume from
+/// their stored positions. Inputs that cannot be read are reported in the
+/// summary; the others still run.
 pub fn run_inputs(flow: &mut Flow, cfg: &Config, mode: Mode, inputs: &[InputSpec]) -> RunSummary {
     let started = Instant::now();
     let mut summary = RunSummary::default();
+    let restored = match flow.restore() {
+        Ok(r) => r,
+        Err(e) => {
+            summary.fatal = Some(e.to_string());
+            return summary;
+        }
+    };
+    summary.restore = restored.clone();
     let mut dead_letter = match &cfg.engine.dead_letter {
         Some(p) => match DeadLetter::open(&cfg.resolve(p)) {
             Ok(d) => Some(d),
@@ -180,30 +246,89 @@ pub fn run_inputs(flow: &mut Flow, cfg: &Config, mode: Mode, inputs: &[InputSpec
         None => None,
     };
     // Register every source first: one not yet read holds the watermark.
-    let ids: Vec<_> = inputs
-        .iter()
-        .map(|i| flow.add_source(lateness_ms(cfg, mode, i.format)))
-        .collect();
-    let max_line = usize::try_from(cfg.engine.max_line_bytes.0).unwrap_or(usize::MAX);
-    for (spec, &id) in inputs.iter().zip(&ids) {
-        let mut lateness_set = spec.format.is_some();
-        let result = read_input(spec, max_line, dead_letter.as_mut(), &mut |events| {
-            if !lateness_set {
-                if let Some(f) = events.first().and_then(|e| Format::from_name(e.source)) {
-                    flow.set_lateness(id, lateness_ms(cfg, mode, Some(f)));
-                }
-                lateness_set = true;
-            }
-            flow.ingest(id, events)
+    let keys: Vec<Option<String>> = inputs.iter().map(InputSpec::key).collect();
+    let mut positions: Vec<SourceCheckpoint> = Vec::new();
+    for (spec, key) in inputs.iter().zip(&keys) {
+        let rec = key.as_ref().and_then(|k| restored.sources.get(k));
+        let format = spec.format.or_else(|| {
+            rec.and_then(|r| r.format.as_deref())
+                .and_then(Format::from_name)
         });
+        let id = flow.add_source(lateness_ms(cfg, mode, format), rec.map(|r| r.max_seen));
+        positions.push(SourceCheckpoint {
+            id,
+            key: key.clone(),
+            record: rec.cloned().unwrap_or_default(),
+            state_changes: Vec::new(),
+        });
+    }
+    let max_line = usize::try_from(cfg.engine.max_line_bytes.0).unwrap_or(usize::MAX);
+    for (n, spec) in inputs.iter().enumerate() {
+        let id = positions[n].id;
+        let resume = keys[n].as_ref().and_then(|k| restored.sources.get(k));
+        let decoder_state = match &keys[n] {
+            Some(k) => match flow.decoder_state(k) {
+                Ok(s) => s,
+                Err(e) => {
+                    summary.fatal = Some(e.to_string());
+                    break;
+                }
+            },
+            None => Vec::new(),
+        };
+        let mut reader = match InputReader::open(spec, max_line, resume, decoder_state) {
+            Ok(r) => r,
+            Err(e) => {
+                summary.unreadable.push((spec.path.clone(), e.to_string()));
+                flow.finish_source(id);
+                continue;
+            }
+        };
+        if let Some(f) = reader.format() {
+            flow.set_lateness(id, lateness_ms(cfg, mode, Some(f)));
+        }
+        loop {
+            let more = match reader.pump(LINES_PER_PUMP, dead_letter.as_mut(), &mut |events| {
+                flow.ingest(id, events)
+            }) {
+                Ok(more) => more,
+                Err(e) => {
+                    summary.unreadable.push((spec.path.clone(), e.to_string()));
+                    false
+                }
+            };
+            positions[n].record = reader.position();
+            positions[n]
+                .state_changes
+                .extend(reader.take_state_changes());
+            if let Some(stop) = flow.stopped() {
+                summary.fatal = Some(stop.to_owned());
+                break;
+            }
+            if flow.checkpoint_due()
+                && let Err(e) = flow.checkpoint(&mut positions)
+            {
+                summary.fatal = Some(e.to_string());
+                break;
+            }
+            if !more {
+                break;
+            }
+        }
         flow.finish_source(id);
         flow.advance(false);
-        match result {
-            Ok(report) => summary.inputs.push((report, flow.time_stats(id).clone())),
-            Err(e) => summary.unreadable.push((spec.path.clone(), e.to_string())),
+        summary
+            .inputs
+            .push((reader.report(), flow.time_stats(id).clone()));
+        if summary.fatal.is_some() {
+            break;
         }
     }
-    flow.finish();
+    if summary.fatal.is_none()
+        && let Err(e) = flow.finish(&mut positions)
+    {
+        summary.fatal = Some(e.to_string());
+    }
     if let Some(d) = dead_letter.as_mut()
         && let Err(e) = d.flush()
     {
@@ -217,9 +342,11 @@ pub fn run_inputs(flow: &mut Flow, cfg: &Config, mode: Mode, inputs: &[InputSpec
             version: a.info.version.clone(),
             tunables_hash: a.info.tunables_hash.clone(),
             stats: a.stats.clone(),
+            quarantined: a.quarantined,
         })
         .collect();
     summary.sink_errors = flow.sink_errors;
+    summary.checkpoints = flow.checkpoints;
     summary.elapsed = started.elapsed();
     summary
 }

@@ -1,7 +1,13 @@
 //! Where findings go: stdout or a file, one OCSF JSON object per line.
+//!
+//! Findings are rendered once (OCSF JSON) and the same line goes to every
+//! sink. With a persistent state store, findings are delivered after the
+//! checkpoint that produced them commits; a file sink records its size at
+//! each delivery, so after a crash the engine cuts off anything written
+//! past the last confirmed delivery and writes it again exactly once.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use dumpwatch_event::EmittedFinding;
@@ -13,18 +19,27 @@ pub const PRODUCT: Product<'static> = Product {
     version: env!("CARGO_PKG_VERSION"),
 };
 
-/// A destination for findings.
-pub trait Sink: Send {
-    fn emit(&mut self, f: &EmittedFinding) -> io::Result<()>;
-    fn flush(&mut self) -> io::Result<()>;
-    /// Name for messages.
-    fn name(&self) -> String;
+/// The OCSF JSON line of a finding.
+pub fn render(f: &EmittedFinding) -> String {
+    ocsf::detection_finding(f, &PRODUCT).to_string()
 }
 
-fn write_line(w: &mut impl Write, f: &EmittedFinding) -> io::Result<()> {
-    let v = ocsf::detection_finding(f, &PRODUCT);
-    serde_json::to_writer(&mut *w, &v).map_err(io::Error::other)?;
-    w.write_all(b"\n")
+/// A destination for findings.
+pub trait Sink: Send {
+    /// Write one finding (a rendered JSON object, without newline).
+    fn emit(&mut self, line: &str) -> io::Result<()>;
+    /// Make everything written so far durable.
+    fn flush(&mut self) -> io::Result<()>;
+    /// Name for messages and for the delivery record.
+    fn name(&self) -> String;
+    /// Bytes in the destination, for sinks that can be rewound (files).
+    fn size(&mut self) -> Option<u64> {
+        None
+    }
+    /// Cut the destination back to `len` bytes (files only).
+    fn truncate(&mut self, _len: u64) -> io::Result<()> {
+        Ok(())
+    }
 }
 
 /// NDJSON to standard output.
@@ -47,8 +62,9 @@ impl Default for StdoutSink {
 }
 
 impl Sink for StdoutSink {
-    fn emit(&mut self, f: &EmittedFinding) -> io::Result<()> {
-        write_line(&mut self.out, f)
+    fn emit(&mut self, line: &str) -> io::Result<()> {
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(b"\n")
     }
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
@@ -80,8 +96,9 @@ impl FileSink {
 }
 
 impl Sink for FileSink {
-    fn emit(&mut self, f: &EmittedFinding) -> io::Result<()> {
-        write_line(&mut self.out, f)
+    fn emit(&mut self, line: &str) -> io::Result<()> {
+        self.out.write_all(line.as_bytes())?;
+        self.out.write_all(b"\n")
     }
     fn flush(&mut self) -> io::Result<()> {
         self.out.flush()?;
@@ -89,6 +106,20 @@ impl Sink for FileSink {
     }
     fn name(&self) -> String {
         self.path.clone()
+    }
+    fn size(&mut self) -> Option<u64> {
+        self.out.flush().ok()?;
+        self.out.get_ref().metadata().ok().map(|m| m.len())
+    }
+    fn truncate(&mut self, len: u64) -> io::Result<()> {
+        self.out.flush()?;
+        let f = self.out.get_mut();
+        if f.metadata()?.len() > len {
+            f.set_len(len)?;
+            f.seek(SeekFrom::End(0))?;
+            f.sync_data()?;
+        }
+        Ok(())
     }
 }
 
@@ -99,8 +130,8 @@ pub struct MemorySink {
 }
 
 impl Sink for MemorySink {
-    fn emit(&mut self, f: &EmittedFinding) -> io::Result<()> {
-        let v = ocsf::detection_finding(f, &PRODUCT);
+    fn emit(&mut self, line: &str) -> io::Result<()> {
+        let v: serde_json::Value = serde_json::from_str(line).map_err(io::Error::other)?;
         match self.findings.lock() {
             Ok(mut g) => g.push(v),
             Err(p) => p.into_inner().push(v),

@@ -6,7 +6,7 @@ use std::fmt::Write as _;
 use std::time::Duration;
 
 use crate::analytics::AnalyticStats;
-use crate::flow::TimeStats;
+use crate::flow::{RestoreReport, TimeStats};
 use crate::source::InputReport;
 
 /// One analytic's line of the summary.
@@ -16,6 +16,8 @@ pub struct AnalyticLine {
     pub version: String,
     pub tunables_hash: String,
     pub stats: AnalyticStats,
+    /// Quarantined after repeated failures.
+    pub quarantined: bool,
 }
 
 /// Everything a run reports.
@@ -27,6 +29,12 @@ pub struct RunSummary {
     pub analytics: Vec<AnalyticLine>,
     pub elapsed: Duration,
     pub sink_errors: u64,
+    /// What was restored from the checkpoint store at start.
+    pub restore: RestoreReport,
+    /// Checkpoints written.
+    pub checkpoints: u64,
+    /// Why the run stopped early, if it did.
+    pub fatal: Option<String>,
 }
 
 impl RunSummary {
@@ -45,6 +53,30 @@ impl RunSummary {
     /// Human-readable text for standard error.
     pub fn render(&self) -> String {
         let mut s = String::from("dumpwatch summary\n");
+        for (id, windows) in &self.restore.restored {
+            let _ = writeln!(
+                s,
+                "  restored {id} from the checkpoint store ({windows} open windows)"
+            );
+        }
+        for (id, why, lost, sample) in &self.restore.rejected {
+            let _ = writeln!(
+                s,
+                "  {id}: stored state rejected by this version ({why}); started empty, {lost} open windows lost{}",
+                if sample.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (first keys: {})", sample.join(", "))
+                }
+            );
+        }
+        if self.restore.redelivered > 0 {
+            let _ = writeln!(
+                s,
+                "  delivered {} findings of an interrupted checkpoint",
+                self.restore.redelivered
+            );
+        }
         for (r, t) in &self.inputs {
             let fmt = r.format.map_or("unrecognised", |f| f.name());
             let _ = writeln!(
@@ -104,7 +136,7 @@ impl RunSummary {
             let st = &a.stats;
             let _ = writeln!(
                 s,
-                "  analytic {} v{} (tunables {}): {} events routed, {} findings created, {} updated, {} unchanged repeats, {} failed calls",
+                "  analytic {} v{} (tunables {}): {} events routed, {} findings created, {} updated, {} unchanged repeats, {} failed calls{}",
                 a.id,
                 a.version,
                 a.tunables_hash,
@@ -112,8 +144,15 @@ impl RunSummary {
                 st.findings_created,
                 st.findings_updated,
                 st.findings_unchanged,
-                st.failures
+                st.failures,
+                if a.quarantined { ", QUARANTINED" } else { "" }
             );
+        }
+        if self.checkpoints > 0 {
+            let _ = writeln!(s, "  checkpoints written: {}", self.checkpoints);
+        }
+        if let Some(f) = &self.fatal {
+            let _ = writeln!(s, "  STOPPED: {f}");
         }
         if self.sink_errors > 0 {
             let _ = writeln!(s, "  sink write errors: {}", self.sink_errors);

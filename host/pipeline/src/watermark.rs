@@ -65,6 +65,17 @@ impl Watermarks {
         self.sources.len() - 1
     }
 
+    /// Restore the highest event time a source had delivered before a
+    /// restart.
+    pub fn restore_max_seen(&mut self, id: SourceId, max_seen: i64) {
+        self.sources[id].max_seen = max_seen;
+    }
+
+    /// The highest plausible event time a source has delivered.
+    pub fn max_seen(&self, id: SourceId) -> i64 {
+        self.sources[id].max_seen
+    }
+
     /// Change a source's allowed lateness (once its format is known).
     pub fn set_lateness(&mut self, id: SourceId, lateness_ms: i64) {
         self.sources[id].lateness_ms = lateness_ms;

@@ -4,4 +4,5 @@ pub mod inspect;
 pub mod normalize;
 pub mod replay;
 pub mod run;
+pub mod state;
 pub mod validate;

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::Result;
 use dumpwatch_normalize::Stats;
 use dumpwatch_pipeline::enrich::Inventory;
-use dumpwatch_pipeline::source::{DeadLetter, read_input};
+use dumpwatch_pipeline::source::{DeadLetter, InputReader};
 
 use crate::inputs::{expand, formats_help, parse_format};
 use crate::modules::load_config;
@@ -48,7 +48,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let mut failed = false;
     let mut write_error: Option<std::io::Error> = None;
     for spec in &inputs {
-        let result = read_input(spec, max_line, dead_letter.as_mut(), &mut |events| {
+        let mut on_events = |events: &mut Vec<dumpwatch_event::Event>| {
             for mut e in events.drain(..) {
                 inventory.enrich(&mut e);
                 if write_error.is_none() {
@@ -60,6 +60,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
                     }
                 }
             }
+        };
+        let result = InputReader::open(spec, max_line, None, Vec::new()).and_then(|mut reader| {
+            while reader.pump(4096, dead_letter.as_mut(), &mut on_events)? {}
+            Ok(reader.report())
         });
         match result {
             Ok(r) => {

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use dumpwatch_pipeline::{Mode, build, open_sinks, run_inputs};
+use dumpwatch_pipeline::{Mode, StateOptions, build, open_sinks, run_inputs};
 
 use crate::inputs::{expand, formats_help, parse_format};
 use crate::modules::{load_config, problems, sources};
@@ -24,6 +24,15 @@ pub struct Args {
     /// Write every malformed record's position and reason here (JSON lines).
     #[arg(long)]
     dead_letter: Option<PathBuf>,
+    /// Keep analytic state, positions and dedup memory in this directory:
+    /// a later replay with the same directory resumes where this one
+    /// stopped. Without it, everything lives in memory.
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Discard the state directory's store (for a corrupt store) instead of
+    /// refusing to start.
+    #[arg(long, requires = "state")]
+    reset_state: bool,
     /// Log files or directories; `-` reads standard input.
     #[arg(required = true)]
     paths: Vec<String>,
@@ -38,10 +47,16 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let inputs = expand(&args.paths, format, args.host.as_deref())?;
     let modules = sources(&cfg).map_err(|p| problems("modules", p))?;
     let sinks = open_sinks(&cfg).map_err(|p| problems("sinks", p))?;
-    let mut flow = build(&cfg, modules, sinks).map_err(|p| problems("analytics", p))?;
+    let state = StateOptions {
+        dir: args
+            .state
+            .or_else(|| cfg.engine.state_dir.as_ref().map(|d| cfg.resolve(d))),
+        reset: args.reset_state,
+    };
+    let mut flow = build(&cfg, modules, sinks, &state).map_err(|p| problems("pipeline", p))?;
     let summary = run_inputs(&mut flow, &cfg, Mode::Replay, &inputs);
     eprint!("{}", summary.render());
-    if summary.unreadable.is_empty() {
+    if summary.unreadable.is_empty() && summary.fatal.is_none() {
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::from(2))

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::{Result, bail};
 use dumpwatch_pipeline::source::InputSpec;
-use dumpwatch_pipeline::{Mode, build, open_sinks, run_inputs};
+use dumpwatch_pipeline::{Mode, StateOptions, build, open_sinks, run_inputs};
 
 use crate::inputs::{expand, parse_format};
 use crate::modules::{problems, sources};
@@ -15,6 +15,10 @@ pub struct Args {
     /// Pipeline config.
     #[arg(long)]
     config: PathBuf,
+    /// Discard the configured state store (for a corrupt store) instead of
+    /// refusing to start.
+    #[arg(long)]
+    reset_state: bool,
 }
 
 pub fn run(args: Args) -> Result<ExitCode> {
@@ -39,10 +43,14 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     let modules = sources(&cfg).map_err(|p| problems("modules", p))?;
     let sinks = open_sinks(&cfg).map_err(|p| problems("sinks", p))?;
-    let mut flow = build(&cfg, modules, sinks).map_err(|p| problems("analytics", p))?;
+    let state = StateOptions {
+        dir: cfg.engine.state_dir.as_ref().map(|d| cfg.resolve(d)),
+        reset: args.reset_state,
+    };
+    let mut flow = build(&cfg, modules, sinks, &state).map_err(|p| problems("pipeline", p))?;
     let summary = run_inputs(&mut flow, &cfg, Mode::Run, &inputs);
     eprint!("{}", summary.render());
-    if summary.unreadable.is_empty() {
+    if summary.unreadable.is_empty() && summary.fatal.is_none() {
         Ok(ExitCode::SUCCESS)
     } else {
         Ok(ExitCode::from(2))

@@ -57,7 +57,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         Ok(modules) => {
             // Loading the analytics configures each on a fresh instance,
             // which validates the tunables.
-            if let Err(p) = dumpwatch_pipeline::build(&cfg, modules, Vec::new()) {
+            // In memory: validating must not touch the real state store.
+            let state = dumpwatch_pipeline::StateOptions::default();
+            if let Err(p) = dumpwatch_pipeline::build(&cfg, modules, Vec::new(), &state) {
                 problems.extend(p);
             }
         }

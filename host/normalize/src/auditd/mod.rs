@@ -370,6 +370,14 @@ impl Decoder for AuditdDecoder {
         self.close_all(out);
     }
 
+    fn take_state_changes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        self.procs.take_changes()
+    }
+
+    fn restore_state(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) {
+        self.procs.restore(entries);
+    }
+
     fn oldest_pending(&self) -> Option<RecordPos> {
         self.pending
             .iter()

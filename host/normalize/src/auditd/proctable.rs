@@ -12,7 +12,7 @@
 //! (oldest learned first out), and at most [`MAX_HOSTS`] hosts are
 //! tracked (the least recently used host is dropped).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 
 pub(super) const MAX_PER_HOST: usize = 32 * 1024;
 pub(super) const MAX_HOSTS: usize = 4096;
@@ -40,6 +40,74 @@ struct HostTable {
 pub(super) struct ProcTable {
     hosts: HashMap<String, HostTable>,
     stamp: u64,
+    /// (host, pid) learned or forgotten since the last
+    /// [`ProcTable::take_changes`]: the table is checkpointed with the
+    /// source, so ancestry survives a restart.
+    dirty: HashSet<(String, u32)>,
+}
+
+/// Encode a checkpoint key: host, NUL, pid (little endian).
+fn key(host: &str, pid: u32) -> Vec<u8> {
+    let mut k = Vec::with_capacity(host.len() + 5);
+    k.extend_from_slice(host.as_bytes());
+    k.push(0);
+    k.extend_from_slice(&pid.to_le_bytes());
+    k
+}
+
+fn put_opt(out: &mut Vec<u8>, v: &Option<String>) {
+    match v {
+        Some(s) => {
+            out.push(1);
+            out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+            out.extend_from_slice(s.as_bytes());
+        }
+        None => out.push(0),
+    }
+}
+
+fn get_opt(b: &mut &[u8]) -> Option<Option<String>> {
+    let (&flag, rest) = b.split_first()?;
+    *b = rest;
+    if flag == 0 {
+        return Some(None);
+    }
+    let len = u32::from_le_bytes(b.get(..4)?.try_into().ok()?) as usize;
+    let s = b.get(4..4 + len)?;
+    let out = String::from_utf8(s.to_vec()).ok()?;
+    *b = &b[4 + len..];
+    Some(Some(out))
+}
+
+fn encode(info: &ProcInfo) -> Vec<u8> {
+    let mut out = Vec::new();
+    put_opt(&mut out, &info.name);
+    put_opt(&mut out, &info.path);
+    put_opt(&mut out, &info.command_line);
+    match info.ppid {
+        Some(p) => {
+            out.push(1);
+            out.extend_from_slice(&p.to_le_bytes());
+        }
+        None => out.push(0),
+    }
+    out
+}
+
+fn decode(mut b: &[u8]) -> Option<ProcInfo> {
+    let name = get_opt(&mut b)?;
+    let path = get_opt(&mut b)?;
+    let command_line = get_opt(&mut b)?;
+    let ppid = match b.first()? {
+        0 => None,
+        _ => Some(u32::from_le_bytes(b.get(1..5)?.try_into().ok()?)),
+    };
+    Some(ProcInfo {
+        name,
+        path,
+        command_line,
+        ppid,
+    })
 }
 
 impl ProcTable {
@@ -55,8 +123,11 @@ impl ProcTable {
                     .iter()
                     .min_by_key(|(_, t)| t.last_used)
                     .map(|(h, _)| h.clone())
+                && let Some(t) = self.hosts.remove(&oldest)
             {
-                self.hosts.remove(&oldest);
+                for pid in t.procs.keys() {
+                    self.dirty.insert((oldest.clone(), *pid));
+                }
             }
             self.hosts.insert(host.to_owned(), HostTable::default());
         }
@@ -69,6 +140,7 @@ impl ProcTable {
         }
         t.procs.insert(pid, (stamp, info));
         t.order.push_back((pid, stamp));
+        self.dirty.insert((host.to_owned(), pid));
         while t.procs.len() > MAX_PER_HOST || t.order.len() > 2 * MAX_PER_HOST {
             let Some((old_pid, old_stamp)) = t.order.pop_front() else {
                 break;
@@ -76,8 +148,52 @@ impl ProcTable {
             // Only drop the entry if it was not learned again since.
             if t.procs.get(&old_pid).is_some_and(|(s, _)| *s == old_stamp) {
                 t.procs.remove(&old_pid);
+                self.dirty.insert((host.to_owned(), old_pid));
             }
         }
+    }
+
+    /// Entries learned or forgotten since the last call (`None`: forgotten),
+    /// for a checkpoint.
+    pub fn take_changes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut out: Vec<(Vec<u8>, Option<Vec<u8>>)> = self
+            .dirty
+            .drain()
+            .map(|(host, pid)| {
+                let v = self
+                    .hosts
+                    .get(&host)
+                    .and_then(|t| t.procs.get(&pid))
+                    .map(|(_, info)| encode(info));
+                (key(&host, pid), v)
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
+    /// Load the entries a checkpoint stored (oldest stamp order is not
+    /// kept: restored entries count as learned now, in key order).
+    pub fn restore(&mut self, entries: Vec<(Vec<u8>, Vec<u8>)>) {
+        for (k, v) in entries {
+            // host, NUL, then the pid's 4 bytes (which may hold NULs too).
+            let Some(nul) = k.len().checked_sub(5).filter(|&i| k[i] == 0) else {
+                continue;
+            };
+            let (Ok(host), Some(pid)) = (
+                std::str::from_utf8(&k[..nul]),
+                k.get(nul + 1..nul + 5)
+                    .and_then(|b| b.try_into().ok())
+                    .map(u32::from_le_bytes),
+            ) else {
+                continue;
+            };
+            if let Some(info) = decode(&v) {
+                self.learn(host, pid, info, true);
+            }
+        }
+        // What was just restored is already stored.
+        self.dirty.clear();
     }
 
     pub fn get(&self, host: &str, pid: u32) -> Option<&ProcInfo> {
@@ -141,6 +257,25 @@ mod tests {
             t.get("h", 5).and_then(|p| p.name.as_deref()),
             Some("pg_dump")
         );
+    }
+
+    #[test]
+    fn changes_round_trip_through_a_checkpoint() {
+        let mut t = ProcTable::default();
+        t.learn("h", 10, info("nginx", 1), true);
+        t.learn("h", 20, info("sh", 10), true);
+        let changes = t.take_changes();
+        assert_eq!(changes.len(), 2);
+        assert!(t.take_changes().is_empty(), "nothing new");
+        let mut restored = ProcTable::default();
+        restored.restore(
+            changes
+                .into_iter()
+                .map(|(k, v)| (k, v.expect("present")))
+                .collect(),
+        );
+        assert_eq!(restored.chain("h", 20), vec!["sh", "nginx"]);
+        assert!(restored.take_changes().is_empty());
     }
 
     #[test]

@@ -33,23 +33,21 @@ pub(crate) fn sniff(sample: &[u8]) -> bool {
     }
 }
 
-/// The header of a CSV export: the mapped column of each position, and
-/// where it was read (rows after it cannot be read without it, so a
-/// checkpoint must not resume past it).
+/// The header of a CSV export: the mapped column of each position (rows
+/// cannot be read without it, so it is part of the resume context).
 struct Header {
     columns: Vec<Option<Col>>,
-    pos: RecordPos,
 }
 
 impl Header {
     /// A record is a header when it names QUERY_ID and START_TIME.
-    fn parse(fields: &Fields, pos: RecordPos) -> Option<Header> {
+    fn parse(fields: &Fields) -> Option<Header> {
         let columns: Vec<Option<Col>> = fields
             .iter()
             .map(|f| std::str::from_utf8(f).ok().and_then(row::column))
             .collect();
         let names = |c| columns.contains(&Some(c));
-        (names(Col::QueryId) && names(Col::StartTime)).then_some(Header { columns, pos })
+        (names(Col::QueryId) && names(Col::StartTime)).then_some(Header { columns })
     }
 }
 
@@ -67,12 +65,15 @@ enum Shape {
 /// Streaming QUERY_HISTORY decoder.
 pub struct SnowflakeDecoder {
     shape: Shape,
+    /// The CSV header line (fed again on resume).
+    header_line: Option<Vec<u8>>,
 }
 
 impl SnowflakeDecoder {
     pub fn new(_ctx: &DecodeContext) -> Self {
         SnowflakeDecoder {
             shape: Shape::Unknown,
+            header_line: None,
         }
     }
 }
@@ -110,7 +111,7 @@ fn csv_item(item: CsvItem<'_>, header: &mut Option<Header>, out: &mut Output) {
             return out.error(pos, "truncated CSV", "input ended inside a quoted field");
         }
     };
-    if let Some(h) = Header::parse(&fields, pos) {
+    if let Some(h) = Header::parse(&fields) {
         *header = Some(h);
         return;
     }
@@ -168,9 +169,17 @@ impl Decoder for SnowflakeDecoder {
             Shape::Unknown => {}
             Shape::Json(stream) => stream.push::<JsonRow>(line, pos, out),
             Shape::Csv { records, header } => {
+                let had_header = header.is_some();
                 records.push_line(line, pos, &mut |item| csv_item(item, header, out));
+                if !had_header && header.is_some() {
+                    self.header_line = Some(line.to_vec());
+                }
             }
         }
+    }
+
+    fn resume_context(&self) -> Vec<Vec<u8>> {
+        self.header_line.iter().cloned().collect()
     }
 
     fn finish(&mut self, out: &mut Output) {
@@ -187,7 +196,7 @@ impl Decoder for SnowflakeDecoder {
         match &self.shape {
             Shape::Unknown => None,
             Shape::Json(stream) => stream.oldest_pending(),
-            Shape::Csv { records, header } => header.as_ref().map(|h| h.pos).or(records.pending()),
+            Shape::Csv { records, .. } => records.pending(),
         }
     }
 }

@@ -202,7 +202,7 @@ fn an_unclosed_quote_cannot_swallow_the_input() {
 }
 
 #[test]
-fn the_header_is_pending_for_checkpoints() {
+fn a_resumed_decoder_gets_the_header_back_from_its_context() {
     let mut dec = SnowflakeDecoder::new(&DecodeContext::default());
     let mut out = Output::default();
     let pos = |line| RecordPos {
@@ -210,15 +210,40 @@ fn the_header_is_pending_for_checkpoints() {
         offset: line * 100,
     };
     dec.push(b"QUERY_ID,START_TIME,QUERY_TEXT", pos(1), &mut out);
+    assert_eq!(
+        dec.oldest_pending(),
+        None,
+        "a header is context, not a pending record"
+    );
     dec.push(
         b"q1,2024-01-25 10:11:12.123 -0800,\"select",
         pos(2),
         &mut out,
     );
-    assert_eq!(dec.oldest_pending(), Some(pos(1)));
+    assert_eq!(
+        dec.oldest_pending(),
+        Some(pos(2)),
+        "a quoted field spans lines"
+    );
     dec.push(b"1\"", pos(3), &mut out);
     assert_eq!(out.stats.normalized, 1);
-    assert_eq!(dec.oldest_pending(), Some(pos(1)));
+    assert_eq!(dec.oldest_pending(), None);
+    // A fresh decoder fed the context reads the rows after the checkpoint.
+    let context = dec.resume_context();
+    assert_eq!(context, vec![b"QUERY_ID,START_TIME,QUERY_TEXT".to_vec()]);
+    let mut resumed = SnowflakeDecoder::new(&DecodeContext::default());
+    let mut out2 = Output::default();
+    for line in &context {
+        resumed.push(line, pos(0), &mut out2);
+    }
+    resumed.push(
+        b"q2,2024-01-25 10:11:13.000 -0800,select 2",
+        pos(4),
+        &mut out2,
+    );
+    assert_eq!(out2.events.len(), 1);
+    assert_eq!(out2.events[0].id, "q2");
+    assert_eq!(out2.stats.error_count(), 0);
 }
 
 proptest! {

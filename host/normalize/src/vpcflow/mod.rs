@@ -46,7 +46,8 @@ pub struct VpcFlowDecoder {
     columns: Columns,
     /// Where the header in force was read: rows after it are mapped by it,
     /// so a checkpoint must not resume past it.
-    header_pos: Option<RecordPos>,
+    /// The header line that named the columns (fed again on resume).
+    header_line: Option<Vec<u8>>,
     /// Field spans of the current line, reused between lines.
     spans: Vec<(usize, usize)>,
 }
@@ -59,7 +60,7 @@ impl VpcFlowDecoder {
         };
         VpcFlowDecoder {
             columns,
-            header_pos: None,
+            header_line: None,
             spans: Vec::new(),
         }
     }
@@ -93,7 +94,7 @@ impl VpcFlowDecoder {
                     .map(|t| String::from_utf8_lossy(t).into_owned())
                     .collect();
                 self.columns = Columns::from_names(&names);
-                self.header_pos = Some(pos);
+                self.header_line = Some(line.to_vec());
                 return;
             }
         }
@@ -246,8 +247,8 @@ impl Decoder for VpcFlowDecoder {
 
     fn finish(&mut self, _out: &mut Output) {}
 
-    fn oldest_pending(&self) -> Option<RecordPos> {
-        self.header_pos
+    fn resume_context(&self) -> Vec<Vec<u8>> {
+        self.header_line.iter().cloned().collect()
     }
 }
 

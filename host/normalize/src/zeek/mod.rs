@@ -43,6 +43,8 @@ pub(crate) fn sniff(sample: &[u8]) -> bool {
 #[derive(Default)]
 pub struct ZeekDecoder {
     header: TsvHeader,
+    /// The current TSV section's header lines (fed again on resume).
+    context: Vec<Vec<u8>>,
 }
 
 impl ZeekDecoder {
@@ -82,6 +84,12 @@ impl Decoder for ZeekDecoder {
         match line[0] {
             b'#' => {
                 self.header.directive(line);
+                if line.starts_with(b"#separator") {
+                    self.context.clear();
+                }
+                if !line.starts_with(b"#close") && !line.starts_with(b"#open") {
+                    self.context.push(line.to_vec());
+                }
                 return;
             }
             b'{' => {
@@ -102,6 +110,7 @@ impl Decoder for ZeekDecoder {
         }
         if TsvHeader::is_bare_header(line) {
             self.header.bare_header(line);
+            self.context = vec![line.to_vec()];
             return;
         }
         if !self.header.has_fields() {
@@ -114,4 +123,8 @@ impl Decoder for ZeekDecoder {
     }
 
     fn finish(&mut self, _out: &mut Output) {}
+
+    fn resume_context(&self) -> Vec<Vec<u8>> {
+        self.context.clone()
+    }
 }

@@ -1,0 +1,309 @@
+//! Tests of the `dumpwatch` binary as a process: what only a real process
+//! shows (SIGKILL at any point, restarts, exit codes).
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use dumpwatch_tests::{Audit, Who, ZeekLog, scenario_config};
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_dumpwatch");
+
+/// A day of activity on 12 hosts: 240 episodes, a third of them thefts of
+/// each shape (dump only, dump and upload, upload seen by the sensor), the
+/// rest benign work, spread over hours so windows open and close
+/// throughout the stream.
+fn busy_stream() -> (String, String) {
+    let mut a = Audit::new();
+    let mut http = ZeekLog::http();
+    for ep in 0..240u32 {
+        let host = format!("db{:02}", ep % 12);
+        let uid = 2000 + ep;
+        let who = Who::user(uid);
+        let t = f64::from(ep) * 240.0;
+        let pid = 10_000 + ep * 10;
+        // Benign noise around every episode.
+        for k in 0..40u32 {
+            a.exec(
+                t + f64::from(k) * 0.5,
+                &host,
+                pid + 100 + k,
+                pid,
+                who,
+                "/usr/bin/ls",
+                &["ls", "-la"],
+            );
+        }
+        match ep % 3 {
+            0 => {
+                a.write(
+                    t + 30.0,
+                    &host,
+                    pid + 1,
+                    pid,
+                    who,
+                    "/usr/bin/bash",
+                    &format!("/tmp/dump{ep}.sql"),
+                )
+                .exec(
+                    t + 30.002,
+                    &host,
+                    pid + 1,
+                    pid,
+                    who,
+                    "/usr/bin/pg_dump",
+                    &["pg_dump", "shop"],
+                );
+                if ep % 2 == 0 {
+                    a.connect(
+                        t + 60.0,
+                        &host,
+                        pid + 2,
+                        pid,
+                        who,
+                        "/usr/bin/curl",
+                        "203.0.113.50",
+                        443,
+                    );
+                }
+            }
+            1 => {
+                a.exec(
+                    t + 20.0,
+                    &host,
+                    pid + 1,
+                    pid,
+                    who,
+                    "/usr/bin/mysqldump",
+                    &["mysqldump", "crm"],
+                )
+                .write(
+                    t + 21.0,
+                    &host,
+                    pid + 1,
+                    pid,
+                    who,
+                    "/usr/bin/mysqldump",
+                    &format!("/home/u{uid}/crm{ep}.sql"),
+                );
+                http.request(
+                    t + 80.0,
+                    &format!("Cpost{ep}"),
+                    "10.0.0.5",
+                    "198.51.100.7",
+                    80,
+                    "POST",
+                    "/u",
+                    9_000_000,
+                );
+            }
+            _ => {
+                // Benign: psql without a dump.
+                a.exec(
+                    t + 20.0,
+                    &host,
+                    pid + 1,
+                    pid,
+                    who,
+                    "/usr/bin/psql",
+                    &["psql", "-c", "select 1"],
+                );
+            }
+        }
+    }
+    (a.render(), http.render())
+}
+
+fn config(dir: &Path) -> String {
+    format!(
+        r#"
+[engine]
+state_dir = "{dir}/state"
+checkpoint_events = 400
+cache_dir = "{cache}"
+[[inputs]]
+path = "{dir}/audit.log"
+format = "auditd"
+[[inputs]]
+path = "{dir}/http.log"
+format = "zeek"
+[[sinks]]
+type = "file"
+path = "{dir}/findings.ndjson"
+{inventory}
+"#,
+        dir = dir.display(),
+        cache = dumpwatch_tests::test_cache_dir().display(),
+        inventory = scenario_config(""),
+    )
+}
+
+fn setup(root: &Path, audit: &str, http: &str) {
+    std::fs::create_dir_all(root).unwrap();
+    std::fs::write(root.join("audit.log"), audit).unwrap();
+    std::fs::write(root.join("http.log"), http).unwrap();
+    std::fs::write(root.join("pipeline.toml"), config(root)).unwrap();
+}
+
+fn run(root: &Path) -> std::process::Child {
+    Command::new(BIN)
+        .args(["run", "--config"])
+        .arg(root.join("pipeline.toml"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn findings(root: &Path) -> Vec<Value> {
+    std::fs::read_to_string(root.join("findings.ndjson"))
+        .unwrap_or_default()
+        .lines()
+        .map(|l| {
+            serde_json::from_str(l).unwrap_or_else(|e| panic!("corrupt finding line {l:?}: {e}"))
+        })
+        .collect()
+}
+
+/// Final version of each finding, and how often each uid was created.
+fn outcome(fs: &[Value]) -> (BTreeMap<String, Value>, BTreeMap<String, usize>) {
+    let mut latest = BTreeMap::new();
+    let mut created = BTreeMap::new();
+    for f in fs {
+        let uid = f["finding_info"]["uid"].as_str().unwrap().to_owned();
+        if f["activity_id"] == 1 {
+            *created.entry(uid.clone()).or_insert(0) += 1;
+        }
+        latest.insert(uid, f.clone());
+    }
+    (latest, created)
+}
+
+/// A small deterministic generator for kill delays.
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+}
+
+#[test]
+fn sigkill_at_random_points_loses_and_duplicates_no_finding() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (audit, http) = busy_stream();
+
+    let clean = tmp.path().join("clean");
+    setup(&clean, &audit, &http);
+    let started = Instant::now();
+    let out = run(&clean).wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let clean_time = started.elapsed();
+    let (expected, created) = outcome(&findings(&clean));
+    assert!(
+        expected.len() >= 40,
+        "the stream must produce many findings: {}",
+        expected.len()
+    );
+    assert!(created.values().all(|&n| n == 1));
+
+    let mut total_kills = 0;
+    for seed in [7u64, 1234, 99_991, 31_337, 4242] {
+        let root = tmp.path().join(format!("killed-{seed}"));
+        setup(&root, &audit, &http);
+        let mut rng = Lcg(seed);
+        let mut kills = 0;
+        loop {
+            let mut child = run(&root);
+            // Kill somewhere in the first half of a clean run's duration
+            // (a restarted run has less left to do).
+            let span = (clean_time.as_millis() as u64 / 2).max(20);
+            let delay = Duration::from_millis(5 + rng.next() % span);
+            let deadline = Instant::now() + delay;
+            let mut exited = None;
+            while Instant::now() < deadline {
+                if let Some(st) = child.try_wait().unwrap() {
+                    exited = Some(st);
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            match exited {
+                Some(st) => {
+                    assert!(st.success(), "seed {seed}: run failed");
+                    break;
+                }
+                None => {
+                    child.kill().unwrap(); // SIGKILL
+                    child.wait().unwrap();
+                    kills += 1;
+                    assert!(kills < 200, "seed {seed}: never finished");
+                }
+            }
+        }
+        let (got, created) = outcome(&findings(&root));
+        assert!(
+            kills >= 1,
+            "seed {seed}: no kill landed; the test must interrupt runs"
+        );
+        total_kills += kills;
+        let dups: Vec<_> = created.iter().filter(|(_, n)| **n > 1).collect();
+        assert!(
+            dups.is_empty(),
+            "seed {seed} ({kills} kills): duplicated creations {dups:?}"
+        );
+        let missing: Vec<_> = expected.keys().filter(|k| !got.contains_key(*k)).collect();
+        assert!(
+            missing.is_empty(),
+            "seed {seed} ({kills} kills): missing {missing:?}"
+        );
+        assert_eq!(got.len(), expected.len(), "seed {seed}: extra findings");
+        for (uid, f) in &expected {
+            assert_eq!(
+                &got[uid], f,
+                "seed {seed} ({kills} kills): final content of {uid} differs"
+            );
+        }
+    }
+    assert!(total_kills >= 10, "only {total_kills} kills over all seeds");
+}
+
+#[test]
+fn a_corrupt_store_is_refused_unless_reset() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (audit, http) = busy_stream();
+    let root = tmp.path().join("corrupt");
+    setup(&root, &audit, &http);
+    std::fs::create_dir_all(root.join("state")).unwrap();
+    std::fs::write(root.join("state/state.redb"), b"garbage, not a store").unwrap();
+    let out = run(&root).wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--reset-state"), "{err}");
+    assert_eq!(
+        std::fs::read(root.join("state/state.redb")).unwrap(),
+        b"garbage, not a store"
+    );
+    let out = Command::new(BIN)
+        .args(["run", "--reset-state", "--config"])
+        .arg(root.join("pipeline.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!findings(&root).is_empty());
+}

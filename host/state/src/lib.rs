@@ -1,0 +1,538 @@
+//! The checkpoint store.
+//!
+//! Everything the engine needs to resume after a crash, a restart or a
+//! reload lives here, written in **one transaction** per checkpoint so the
+//! pieces always agree:
+//!
+//! * each analytic's state entries (its `snapshot`, applied as changes or
+//!   as a full replacement) and a record of the module, version, tunables
+//!   and watermark they belong to;
+//! * each source's resumable position (byte offset and line of the oldest
+//!   record not yet fully processed), its file identity and the highest
+//!   event time it delivered;
+//! * the dedup memory (finding uid → digest of the last emitted content);
+//! * the outbox: findings produced since the previous checkpoint, delivered
+//!   to the sinks only after the checkpoint that produced them committed,
+//!   and the sinks' sizes after the last delivery, so a crash never loses
+//!   a finding and never emits one twice.
+//!
+//! Storage is redb (embedded, ACID, crash-safe). A store file that cannot
+//! be read is an error, never silently replaced.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use redb::backends::InMemoryBackend;
+use redb::{Database, ReadableDatabase, ReadableTable, ReadableTableMetadata, TableDefinition};
+use serde::{Deserialize, Serialize};
+
+/// A stored key and value.
+pub type Entry = (Vec<u8>, Vec<u8>);
+/// A change to a stored key: `None` deletes it.
+pub type EntryChange = (Vec<u8>, Option<Vec<u8>>);
+
+/// Version of the store layout; a store of another version is refused.
+pub const FORMAT_VERSION: u32 = 1;
+
+const META: TableDefinition<&str, &[u8]> = TableDefinition::new("meta");
+const ANALYTICS: TableDefinition<&str, &[u8]> = TableDefinition::new("analytics");
+const ANALYTIC_STATE: TableDefinition<(&str, &[u8]), &[u8]> =
+    TableDefinition::new("analytic_state");
+const SOURCES: TableDefinition<&str, &[u8]> = TableDefinition::new("sources");
+const DECODER_STATE: TableDefinition<(&str, &[u8]), &[u8]> = TableDefinition::new("decoder_state");
+const DEDUP: TableDefinition<&str, (u128, i64)> = TableDefinition::new("dedup");
+const OUTBOX: TableDefinition<u64, &str> = TableDefinition::new("outbox");
+const DELIVERY: TableDefinition<&str, u64> = TableDefinition::new("delivery");
+
+/// Why the store could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "state store {path} cannot be opened: {reason}. Refusing to start over it; \
+         run with --reset-state to discard it"
+    )]
+    Unreadable { path: String, reason: String },
+    #[error("state store {path} is held by another dumpwatch process")]
+    Locked { path: String },
+    #[error(
+        "state store {path} has layout version {found}, this dumpwatch uses {expected}; \
+         run with --reset-state to discard it"
+    )]
+    Version {
+        path: String,
+        found: u32,
+        expected: u32,
+    },
+    #[error("state store {path}: {reason}")]
+    Io { path: String, reason: String },
+}
+
+/// What the store holds for one analytic besides its entries.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyticRecord {
+    /// SHA-256 of the component that wrote the entries.
+    pub module_digest: String,
+    pub version: String,
+    pub tunables_hash: String,
+    /// The watermark the analytic had been advanced to.
+    pub advanced_to: i64,
+    /// Open windows at the checkpoint (from `inspect`).
+    pub open_windows: u64,
+}
+
+/// Identity of a file, to tell a resumed file from a rotated or replaced
+/// one.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FileIdentity {
+    pub dev: u64,
+    pub inode: u64,
+}
+
+/// Where a source stands.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceRecord {
+    /// Format name the source was read with.
+    pub format: Option<String>,
+    /// Byte offset to resume reading at.
+    pub offset: u64,
+    /// Line number (1-based) of the line at `offset`.
+    pub line: u64,
+    pub identity: Option<FileIdentity>,
+    /// Highest plausible event time delivered (restores the watermark).
+    pub max_seen: i64,
+    /// The source was read to its end (a file input).
+    pub done: bool,
+    /// Header lines a fresh decoder must see before resuming at `offset`.
+    #[serde(default)]
+    pub context: Vec<Vec<u8>>,
+}
+
+/// One analytic's part of a checkpoint.
+#[derive(Clone, Debug, Default)]
+pub struct AnalyticUpdate {
+    pub id: String,
+    pub record: AnalyticRecord,
+    /// Replace every stored entry (a full snapshot) instead of applying
+    /// changes.
+    pub full: bool,
+    /// Entries to write; `None` deletes the key.
+    pub entries: Vec<EntryChange>,
+}
+
+/// Everything one checkpoint writes.
+#[derive(Clone, Debug, Default)]
+pub struct Checkpoint {
+    pub analytics: Vec<AnalyticUpdate>,
+    /// Analytics whose stored state must go (unloaded, or rejected by a
+    /// new version).
+    pub drop_analytics: Vec<String>,
+    pub sources: Vec<(String, SourceRecord)>,
+    /// Decoder state changes per source (`None` deletes the key).
+    pub decoder_state: Vec<(String, Vec<EntryChange>)>,
+    /// Dedup memory changes: `None` forgets the uid.
+    pub dedup: Vec<(String, Option<(u128, i64)>)>,
+    /// Findings (rendered JSON lines) to deliver once this commits.
+    pub outbox: Vec<String>,
+}
+
+/// What a store holds, minus the analytic entries (read on demand).
+#[derive(Clone, Debug, Default)]
+pub struct Loaded {
+    pub analytics: BTreeMap<String, AnalyticRecord>,
+    pub sources: BTreeMap<String, SourceRecord>,
+    pub dedup: Vec<(String, u128, i64)>,
+    /// Undelivered findings, in order.
+    pub outbox: Vec<(u64, String)>,
+    /// Sink sizes after the last delivery.
+    pub delivered: BTreeMap<String, u64>,
+    /// Number of checkpoints committed.
+    pub checkpoints: u64,
+}
+
+/// Counts for `dumpwatch state show`.
+#[derive(Clone, Debug, Default)]
+pub struct Sizes {
+    pub file_bytes: Option<u64>,
+    pub entries_by_analytic: BTreeMap<String, (u64, u64)>,
+    pub dedup: u64,
+    pub outbox: u64,
+}
+
+/// The checkpoint store.
+pub struct Store {
+    db: Database,
+    path: Option<PathBuf>,
+}
+
+fn label(path: &Option<PathBuf>) -> String {
+    path.as_ref()
+        .map_or_else(|| "(in memory)".to_owned(), |p| p.display().to_string())
+}
+
+impl Store {
+    fn io<E: std::fmt::Display>(&self, e: E) -> StoreError {
+        StoreError::Io {
+            path: label(&self.path),
+            reason: e.to_string(),
+        }
+    }
+
+    /// Open (or create) the store file `path`. A corrupt or foreign file is
+    /// an error; with `reset` it is deleted and a new store created.
+    pub fn open(path: &Path, reset: bool) -> Result<Store, StoreError> {
+        let display = path.display().to_string();
+        if reset && path.exists() {
+            std::fs::remove_file(path).map_err(|e| StoreError::Io {
+                path: display.clone(),
+                reason: format!("cannot remove for --reset-state: {e}"),
+            })?;
+        }
+        if let Some(dir) = path.parent()
+            && !dir.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(dir).map_err(|e| StoreError::Io {
+                path: display.clone(),
+                reason: e.to_string(),
+            })?;
+        }
+        let db = match Database::create(path) {
+            Ok(db) => db,
+            Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
+                return Err(StoreError::Locked { path: display });
+            }
+            Err(e) => {
+                return Err(StoreError::Unreadable {
+                    path: display,
+                    reason: e.to_string(),
+                });
+            }
+        };
+        let store = Store {
+            db,
+            path: Some(path.to_path_buf()),
+        };
+        store.init()?;
+        Ok(store)
+    }
+
+    /// A store that lives in memory (replay without `--state`): checkpoints
+    /// still feed trap recovery, nothing survives the process.
+    pub fn in_memory() -> Result<Store, StoreError> {
+        let db = Database::builder()
+            .create_with_backend(InMemoryBackend::new())
+            .map_err(|e| StoreError::Io {
+                path: "(in memory)".into(),
+                reason: e.to_string(),
+            })?;
+        let store = Store { db, path: None };
+        store.init()?;
+        Ok(store)
+    }
+
+    pub fn is_persistent(&self) -> bool {
+        self.path.is_some()
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// Create the tables and check the layout version.
+    fn init(&self) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.io(e))?;
+        {
+            let mut meta = txn.open_table(META).map_err(|e| self.io(e))?;
+            let found = meta.get("format").map_err(|e| self.io(e))?.map(|v| {
+                let b = v.value();
+                u32::from_le_bytes([
+                    b.first().copied().unwrap_or(0),
+                    b.get(1).copied().unwrap_or(0),
+                    b.get(2).copied().unwrap_or(0),
+                    b.get(3).copied().unwrap_or(0),
+                ])
+            });
+            match found {
+                Some(v) if v != FORMAT_VERSION => {
+                    return Err(StoreError::Version {
+                        path: label(&self.path),
+                        found: v,
+                        expected: FORMAT_VERSION,
+                    });
+                }
+                Some(_) => {}
+                None => {
+                    meta.insert("format", FORMAT_VERSION.to_le_bytes().as_slice())
+                        .map_err(|e| self.io(e))?;
+                }
+            }
+            txn.open_table(ANALYTICS).map_err(|e| self.io(e))?;
+            txn.open_table(ANALYTIC_STATE).map_err(|e| self.io(e))?;
+            txn.open_table(SOURCES).map_err(|e| self.io(e))?;
+            txn.open_table(DECODER_STATE).map_err(|e| self.io(e))?;
+            txn.open_table(DEDUP).map_err(|e| self.io(e))?;
+            txn.open_table(OUTBOX).map_err(|e| self.io(e))?;
+            txn.open_table(DELIVERY).map_err(|e| self.io(e))?;
+        }
+        txn.commit().map_err(|e| self.io(e))
+    }
+
+    /// Everything but the analytic entries.
+    pub fn load(&self) -> Result<Loaded, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
+        let mut out = Loaded::default();
+        let analytics = txn.open_table(ANALYTICS).map_err(|e| self.io(e))?;
+        for item in analytics.iter().map_err(|e| self.io(e))? {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let rec: AnalyticRecord = serde_json::from_slice(v.value())
+                .map_err(|e| self.io(format!("analytic record {}: {e}", k.value())))?;
+            out.analytics.insert(k.value().to_owned(), rec);
+        }
+        let sources = txn.open_table(SOURCES).map_err(|e| self.io(e))?;
+        for item in sources.iter().map_err(|e| self.io(e))? {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let rec: SourceRecord = serde_json::from_slice(v.value())
+                .map_err(|e| self.io(format!("source record {}: {e}", k.value())))?;
+            out.sources.insert(k.value().to_owned(), rec);
+        }
+        let dedup = txn.open_table(DEDUP).map_err(|e| self.io(e))?;
+        for item in dedup.iter().map_err(|e| self.io(e))? {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let (digest, end) = v.value();
+            out.dedup.push((k.value().to_owned(), digest, end));
+        }
+        let outbox = txn.open_table(OUTBOX).map_err(|e| self.io(e))?;
+        for item in outbox.iter().map_err(|e| self.io(e))? {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            out.outbox.push((k.value(), v.value().to_owned()));
+        }
+        let delivery = txn.open_table(DELIVERY).map_err(|e| self.io(e))?;
+        for item in delivery.iter().map_err(|e| self.io(e))? {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            out.delivered.insert(k.value().to_owned(), v.value());
+        }
+        let meta = txn.open_table(META).map_err(|e| self.io(e))?;
+        out.checkpoints = meta
+            .get("checkpoints")
+            .map_err(|e| self.io(e))?
+            .map(|v| {
+                let mut b = [0u8; 8];
+                let s = v.value();
+                b[..s.len().min(8)].copy_from_slice(&s[..s.len().min(8)]);
+                u64::from_le_bytes(b)
+            })
+            .unwrap_or(0);
+        Ok(out)
+    }
+
+    /// An analytic's stored state entries, in key order.
+    pub fn entries(&self, id: &str) -> Result<Vec<Entry>, StoreError> {
+        self.keyed(ANALYTIC_STATE, id)
+    }
+
+    /// A source's stored decoder state, in key order.
+    pub fn decoder_entries(&self, source: &str) -> Result<Vec<Entry>, StoreError> {
+        self.keyed(DECODER_STATE, source)
+    }
+
+    fn keyed(
+        &self,
+        def: TableDefinition<(&str, &[u8]), &[u8]>,
+        id: &str,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
+        let table = txn.open_table(def).map_err(|e| self.io(e))?;
+        let lo: (&str, &[u8]) = (id, &[]);
+        let mut out = Vec::new();
+        for item in table.range(lo..).map_err(|e| self.io(e))? {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let (kid, key) = k.value();
+            if kid != id {
+                break;
+            }
+            out.push((key.to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
+    /// Write a checkpoint in one transaction. Returns the outbox sequence
+    /// numbers given to its findings.
+    pub fn commit(&self, cp: &Checkpoint) -> Result<Vec<u64>, StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.io(e))?;
+        let mut seqs = Vec::with_capacity(cp.outbox.len());
+        {
+            let mut analytics = txn.open_table(ANALYTICS).map_err(|e| self.io(e))?;
+            let mut state = txn.open_table(ANALYTIC_STATE).map_err(|e| self.io(e))?;
+            for id in &cp.drop_analytics {
+                analytics.remove(id.as_str()).map_err(|e| self.io(e))?;
+                remove_entries(&mut state, id).map_err(|e| self.io(e))?;
+            }
+            for a in &cp.analytics {
+                let rec = serde_json::to_vec(&a.record).map_err(|e| self.io(e))?;
+                analytics
+                    .insert(a.id.as_str(), rec.as_slice())
+                    .map_err(|e| self.io(e))?;
+                if a.full {
+                    remove_entries(&mut state, &a.id).map_err(|e| self.io(e))?;
+                }
+                for (k, v) in &a.entries {
+                    match v {
+                        Some(v) => {
+                            state
+                                .insert((a.id.as_str(), k.as_slice()), v.as_slice())
+                                .map_err(|e| self.io(e))?;
+                        }
+                        None => {
+                            state
+                                .remove((a.id.as_str(), k.as_slice()))
+                                .map_err(|e| self.io(e))?;
+                        }
+                    }
+                }
+            }
+            let mut sources = txn.open_table(SOURCES).map_err(|e| self.io(e))?;
+            for (k, rec) in &cp.sources {
+                let v = serde_json::to_vec(rec).map_err(|e| self.io(e))?;
+                sources
+                    .insert(k.as_str(), v.as_slice())
+                    .map_err(|e| self.io(e))?;
+            }
+            let mut decoder = txn.open_table(DECODER_STATE).map_err(|e| self.io(e))?;
+            for (src, changes) in &cp.decoder_state {
+                for (k, v) in changes {
+                    match v {
+                        Some(v) => {
+                            decoder
+                                .insert((src.as_str(), k.as_slice()), v.as_slice())
+                                .map_err(|e| self.io(e))?;
+                        }
+                        None => {
+                            decoder
+                                .remove((src.as_str(), k.as_slice()))
+                                .map_err(|e| self.io(e))?;
+                        }
+                    }
+                }
+            }
+            let mut dedup = txn.open_table(DEDUP).map_err(|e| self.io(e))?;
+            for (uid, v) in &cp.dedup {
+                match v {
+                    Some(v) => {
+                        dedup.insert(uid.as_str(), *v).map_err(|e| self.io(e))?;
+                    }
+                    None => {
+                        dedup.remove(uid.as_str()).map_err(|e| self.io(e))?;
+                    }
+                }
+            }
+            let mut outbox = txn.open_table(OUTBOX).map_err(|e| self.io(e))?;
+            let mut next = outbox
+                .last()
+                .map_err(|e| self.io(e))?
+                .map_or(0, |(k, _)| k.value() + 1);
+            let mut meta = txn.open_table(META).map_err(|e| self.io(e))?;
+            let floor = meta
+                .get("outbox_next")
+                .map_err(|e| self.io(e))?
+                .map(|v| read_u64(v.value()))
+                .unwrap_or(0);
+            next = next.max(floor);
+            for line in &cp.outbox {
+                outbox.insert(next, line.as_str()).map_err(|e| self.io(e))?;
+                seqs.push(next);
+                next += 1;
+            }
+            meta.insert("outbox_next", next.to_le_bytes().as_slice())
+                .map_err(|e| self.io(e))?;
+            let count = meta
+                .get("checkpoints")
+                .map_err(|e| self.io(e))?
+                .map(|v| read_u64(v.value()))
+                .unwrap_or(0)
+                + 1;
+            meta.insert("checkpoints", count.to_le_bytes().as_slice())
+                .map_err(|e| self.io(e))?;
+        }
+        txn.commit().map_err(|e| self.io(e))?;
+        Ok(seqs)
+    }
+
+    /// The findings up to `upto` (inclusive) reached the sinks, whose sizes
+    /// are now `sinks`.
+    pub fn delivered(&self, upto: u64, sinks: &[(String, u64)]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.io(e))?;
+        {
+            let mut outbox = txn.open_table(OUTBOX).map_err(|e| self.io(e))?;
+            outbox.retain(|k, _| k > upto).map_err(|e| self.io(e))?;
+            let mut delivery = txn.open_table(DELIVERY).map_err(|e| self.io(e))?;
+            for (name, len) in sinks {
+                delivery
+                    .insert(name.as_str(), *len)
+                    .map_err(|e| self.io(e))?;
+            }
+        }
+        txn.commit().map_err(|e| self.io(e))
+    }
+
+    /// Sizes for `state show`.
+    pub fn sizes(&self) -> Result<Sizes, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
+        let mut s = Sizes {
+            file_bytes: self
+                .path
+                .as_ref()
+                .and_then(|p| std::fs::metadata(p).ok())
+                .map(|m| m.len()),
+            ..Sizes::default()
+        };
+        let state = txn.open_table(ANALYTIC_STATE).map_err(|e| self.io(e))?;
+        for item in state.iter().map_err(|e| self.io(e))? {
+            let (k, v) = item.map_err(|e| self.io(e))?;
+            let e = s
+                .entries_by_analytic
+                .entry(k.value().0.to_owned())
+                .or_default();
+            e.0 += 1;
+            e.1 += (k.value().1.len() + v.value().len()) as u64;
+        }
+        s.dedup = txn
+            .open_table(DEDUP)
+            .map_err(|e| self.io(e))?
+            .len()
+            .map_err(|e| self.io(e))?;
+        s.outbox = txn
+            .open_table(OUTBOX)
+            .map_err(|e| self.io(e))?
+            .len()
+            .map_err(|e| self.io(e))?;
+        Ok(s)
+    }
+}
+
+fn read_u64(b: &[u8]) -> u64 {
+    let mut a = [0u8; 8];
+    let n = b.len().min(8);
+    a[..n].copy_from_slice(&b[..n]);
+    u64::from_le_bytes(a)
+}
+
+fn remove_entries(
+    state: &mut redb::Table<(&str, &[u8]), &[u8]>,
+    id: &str,
+) -> Result<(), redb::StorageError> {
+    let lo: (&str, &[u8]) = (id, &[]);
+    let keys: Vec<Vec<u8>> = state
+        .range(lo..)?
+        .map_while(|item| match item {
+            Ok((k, _)) if k.value().0 == id => Some(Ok(k.value().1.to_vec())),
+            Ok(_) => None,
+            Err(e) => Some(Err(e)),
+        })
+        .collect::<Result<_, _>>()?;
+    for k in keys {
+        state.remove((id, k.as_slice()))?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

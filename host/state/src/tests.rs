@@ -1,0 +1,162 @@
+use super::*;
+
+fn update(id: &str, full: bool, entries: &[(&str, Option<&str>)]) -> AnalyticUpdate {
+    AnalyticUpdate {
+        id: id.into(),
+        record: AnalyticRecord {
+            module_digest: "d".into(),
+            version: "1.0.0".into(),
+            tunables_hash: "h".into(),
+            advanced_to: 42,
+            open_windows: entries.len() as u64,
+        },
+        full,
+        entries: entries
+            .iter()
+            .map(|(k, v)| (k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec())))
+            .collect(),
+    }
+}
+
+fn keys(store: &Store, id: &str) -> Vec<(String, String)> {
+    store
+        .entries(id)
+        .expect("entries")
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8(k).expect("utf8"),
+                String::from_utf8(v).expect("utf8"),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn changes_full_replacement_and_isolation_between_analytics() {
+    let s = Store::in_memory().expect("store");
+    s.commit(&Checkpoint {
+        analytics: vec![
+            update("A", true, &[("a", Some("1")), ("b", Some("2"))]),
+            update("AB", true, &[("a", Some("x"))]),
+        ],
+        ..Default::default()
+    })
+    .expect("commit");
+    s.commit(&Checkpoint {
+        analytics: vec![update("A", false, &[("a", None), ("c", Some("3"))])],
+        ..Default::default()
+    })
+    .expect("commit");
+    assert_eq!(
+        keys(&s, "A"),
+        vec![("b".into(), "2".into()), ("c".into(), "3".into())]
+    );
+    assert_eq!(keys(&s, "AB"), vec![("a".into(), "x".into())]);
+    s.commit(&Checkpoint {
+        analytics: vec![update("A", true, &[("z", Some("9"))])],
+        ..Default::default()
+    })
+    .expect("commit");
+    assert_eq!(keys(&s, "A"), vec![("z".into(), "9".into())]);
+    s.commit(&Checkpoint {
+        drop_analytics: vec!["AB".into()],
+        ..Default::default()
+    })
+    .expect("commit");
+    assert!(keys(&s, "AB").is_empty());
+    let loaded = s.load().expect("load");
+    assert_eq!(loaded.analytics.len(), 1);
+    assert_eq!(loaded.analytics["A"].advanced_to, 42);
+    assert_eq!(loaded.checkpoints, 4);
+}
+
+#[test]
+fn outbox_is_kept_until_delivered() {
+    let s = Store::in_memory().expect("store");
+    let seqs = s
+        .commit(&Checkpoint {
+            outbox: vec!["f1".into(), "f2".into()],
+            dedup: vec![("u1".into(), Some((7, 100)))],
+            ..Default::default()
+        })
+        .expect("commit");
+    assert_eq!(seqs, vec![0, 1]);
+    let l = s.load().expect("load");
+    assert_eq!(l.outbox, vec![(0, "f1".into()), (1, "f2".into())]);
+    assert_eq!(l.dedup, vec![("u1".into(), 7, 100)]);
+    s.delivered(1, &[("findings.ndjson".into(), 120)])
+        .expect("delivered");
+    let l = s.load().expect("load");
+    assert!(l.outbox.is_empty());
+    assert_eq!(l.delivered["findings.ndjson"], 120);
+    // Sequence numbers never repeat, even after the outbox emptied.
+    let seqs = s
+        .commit(&Checkpoint {
+            outbox: vec!["f3".into()],
+            ..Default::default()
+        })
+        .expect("commit");
+    assert_eq!(seqs, vec![2]);
+}
+
+#[test]
+fn a_file_store_survives_reopening_and_a_corrupt_one_is_refused() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("state.redb");
+    {
+        let s = Store::open(&path, false).expect("open");
+        s.commit(&Checkpoint {
+            sources: vec![(
+                "/var/log/audit/audit.log".into(),
+                SourceRecord {
+                    format: Some("auditd".into()),
+                    offset: 4096,
+                    line: 17,
+                    identity: Some(FileIdentity { dev: 1, inode: 2 }),
+                    max_seen: 1_700_000_000_000,
+                    done: false,
+                    context: vec![b"#fields\tts".to_vec()],
+                },
+            )],
+            ..Default::default()
+        })
+        .expect("commit");
+    }
+    let s = Store::open(&path, false).expect("reopen");
+    let l = s.load().expect("load");
+    assert_eq!(l.sources["/var/log/audit/audit.log"].offset, 4096);
+    s.commit(&Checkpoint {
+        decoder_state: vec![(
+            "/var/log/audit/audit.log".into(),
+            vec![
+                (b"k1".to_vec(), Some(b"v1".to_vec())),
+                (b"k2".to_vec(), Some(b"v2".to_vec())),
+            ],
+        )],
+        ..Default::default()
+    })
+    .expect("commit");
+    s.commit(&Checkpoint {
+        decoder_state: vec![(
+            "/var/log/audit/audit.log".into(),
+            vec![(b"k1".to_vec(), None)],
+        )],
+        ..Default::default()
+    })
+    .expect("commit");
+    assert_eq!(
+        s.decoder_entries("/var/log/audit/audit.log")
+            .expect("entries"),
+        vec![(b"k2".to_vec(), b"v2".to_vec())]
+    );
+    drop(s);
+
+    let bad = dir.path().join("bad.redb");
+    std::fs::write(&bad, b"this is not a redb file, it is garbage").expect("write");
+    let err = Store::open(&bad, false).err().expect("refused");
+    assert!(matches!(err, StoreError::Unreadable { .. }), "{err}");
+    assert!(err.to_string().contains("--reset-state"));
+    assert_eq!(std::fs::read(&bad).expect("read").len(), 38, "untouched");
+    Store::open(&bad, true).expect("reset replaces it");
+}
