@@ -177,6 +177,9 @@ pub struct TimeConfig {
     /// Event times further than this in the future (by the wall clock)
     /// are counted as absurd and do not advance the watermark.
     pub clock_skew: DurationSetting,
+    /// In `run`, a live source that delivers nothing for this long stops
+    /// holding windows open: its watermark follows the wall clock.
+    pub idle_timeout: DurationSetting,
 }
 
 impl Default for TimeConfig {
@@ -185,6 +188,7 @@ impl Default for TimeConfig {
             lateness: BTreeMap::new(),
             replay_lateness: DurationSetting::from_secs(3600),
             clock_skew: DurationSetting::from_secs(300),
+            idle_timeout: DurationSetting::from_secs(300),
         }
     }
 }
@@ -229,6 +233,10 @@ pub struct InputConfig {
     pub host: Option<String>,
     /// VPC Flow Logs field list for streams without a header line.
     pub vpc_flow_fields: Option<Vec<String>>,
+    /// Keep reading a file as it grows, following rotation (rename and
+    /// copy-truncate); `dumpwatch run` then runs until stopped.
+    #[serde(default)]
+    pub follow: bool,
 }
 
 /// Output rendering of findings.

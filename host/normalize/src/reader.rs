@@ -29,6 +29,9 @@ pub struct LineReader<R> {
     buf: Vec<u8>,
     line: u64,
     offset: u64,
+    /// A line begun but not yet ended (follow mode keeps it across calls):
+    /// its start offset, bytes seen, and whether it overflowed.
+    partial: Option<(u64, u64, bool)>,
 }
 
 impl<R: BufRead> LineReader<R> {
@@ -39,6 +42,7 @@ impl<R: BufRead> LineReader<R> {
             buf: Vec::new(),
             line: 0,
             offset: 0,
+            partial: None,
         }
     }
 
@@ -50,9 +54,10 @@ impl<R: BufRead> LineReader<R> {
         self
     }
 
-    /// Byte offset of the next unread line.
+    /// Byte offset of the next unread line (in follow mode, of the line
+    /// begun but not yet ended).
     pub fn offset(&self) -> u64 {
-        self.offset
+        self.partial.map_or(self.offset, |(start, _, _)| start)
     }
 
     /// Number of lines handed out so far (including discarded ones).
@@ -60,12 +65,35 @@ impl<R: BufRead> LineReader<R> {
         self.line
     }
 
-    /// The next line, or `None` at end of input.
+    /// The next line, or `None` at end of input. A last line without a
+    /// newline (a truncated file) is still a line.
     pub fn next_line(&mut self) -> io::Result<Option<Line<'_>>> {
-        self.buf.clear();
-        let start = self.offset;
-        let mut total: u64 = 0;
-        let mut too_long = false;
+        if self.read_until_newline()? {
+            return Ok(Some(self.take_line()));
+        }
+        if self.partial.is_none() {
+            return Ok(None);
+        }
+        Ok(Some(self.take_line()))
+    }
+
+    /// For inputs that grow (a followed file): the next complete line, or
+    /// `None` when the input has no more *complete* line yet. A line being
+    /// written is kept and continued by the next call, and [`offset`]
+    /// points at its start.
+    ///
+    /// [`offset`]: LineReader::offset
+    pub fn next_complete_line(&mut self) -> io::Result<Option<Line<'_>>> {
+        if self.read_until_newline()? {
+            Ok(Some(self.take_line()))
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// Read into the current line until a newline (true) or the end of
+    /// what is available (false).
+    fn read_until_newline(&mut self) -> io::Result<bool> {
         loop {
             let available = match self.inner.fill_buf() {
                 Ok(b) => b,
@@ -73,8 +101,15 @@ impl<R: BufRead> LineReader<R> {
                 Err(e) => return Err(e),
             };
             if available.is_empty() {
-                break;
+                return Ok(false);
             }
+            let (start, mut total, mut too_long) = match self.partial {
+                Some(p) => p,
+                None => {
+                    self.buf.clear();
+                    (self.offset, 0, false)
+                }
+            };
             let (chunk, found) = match memchr::memchr(b'\n', available) {
                 Some(i) => (&available[..i], Some(i)),
                 None => (available, None),
@@ -94,17 +129,17 @@ impl<R: BufRead> LineReader<R> {
             };
             self.inner.consume(consumed);
             self.offset += consumed as u64;
+            self.partial = Some((start, total, too_long));
             if found.is_some() {
-                self.line += 1;
-                return Ok(Some(self.finish_line(start, total, too_long)));
+                return Ok(true);
             }
         }
-        if total == 0 {
-            return Ok(None);
-        }
-        // Last line without a newline (a truncated file): still a line.
+    }
+
+    fn take_line(&mut self) -> Line<'_> {
+        let (start, total, too_long) = self.partial.take().unwrap_or((self.offset, 0, false));
         self.line += 1;
-        Ok(Some(self.finish_line(start, total, too_long)))
+        self.finish_line(start, total, too_long)
     }
 
     fn finish_line(&mut self, start: u64, total: u64, too_long: bool) -> Line<'_> {
@@ -154,6 +189,37 @@ mod tests {
             collect(b"short\n0123456789abcdef\nok\n", 8),
             vec!["short@1:0", "TOOLONG 16@2:6", "ok@3:23"]
         );
+    }
+
+    #[test]
+    fn follow_mode_waits_for_the_end_of_a_line() {
+        use std::io::{Seek, SeekFrom, Write};
+        let dir = std::env::temp_dir().join(format!("dw-follow-{}", std::process::id()));
+        let mut w = std::fs::File::create(&dir).expect("create");
+        w.write_all(b"one\ntw").expect("write");
+        let f = std::fs::File::open(&dir).expect("open");
+        let mut r = LineReader::new(io::BufReader::new(f), 100);
+        match r.next_complete_line().expect("read") {
+            Some(Line::Data(b, pos)) => assert_eq!((b, pos.offset), (&b"one"[..], 0)),
+            other => panic!("{other:?}"),
+        }
+        assert!(
+            r.next_complete_line().expect("read").is_none(),
+            "\"tw\" is not complete"
+        );
+        assert_eq!(r.offset(), 4, "positions point at the unfinished line");
+        w.write_all(b"o\nthree\n").expect("write");
+        w.seek(SeekFrom::End(0)).expect("seek");
+        match r.next_complete_line().expect("read") {
+            Some(Line::Data(b, pos)) => assert_eq!((b, pos.offset, pos.line), (&b"two"[..], 4, 2)),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            r.next_complete_line().expect("read"),
+            Some(Line::Data(b"three", _))
+        ));
+        assert!(r.next_complete_line().expect("read").is_none());
+        let _ = std::fs::remove_file(&dir);
     }
 
     #[test]

@@ -290,6 +290,11 @@ impl Flow {
         &self.inventory
     }
 
+    /// Findings wait for checkpoints, which survive restarts.
+    pub fn is_persistent(&self) -> bool {
+        self.outbox_mode
+    }
+
     /// Set when an analytic with the `stop` policy gave up.
     pub fn stopped(&self) -> Option<&str> {
         self.stop.as_deref()
@@ -321,6 +326,25 @@ impl Flow {
             }
         }
         self.advance(false);
+    }
+
+    /// Live sources: advance idle sources' watermarks with the wall clock,
+    /// then the analytics.
+    pub fn tick(&mut self, now_ms: i64, idle_ms: i64) {
+        self.watermarks.tick(now_ms, idle_ms);
+        self.advance(false);
+    }
+
+    /// A live source delivered events now.
+    pub fn touch(&mut self, src: SourceId, now_ms: i64) {
+        self.watermarks.touch(src, now_ms);
+    }
+
+    /// Hand every analytic its partial batch (the batch delay expired).
+    pub fn flush_batches(&mut self) {
+        for i in 0..self.analytics.len() {
+            self.flush_batch(i);
+        }
     }
 
     /// A source has delivered everything.

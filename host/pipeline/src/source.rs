@@ -40,6 +40,16 @@ impl InputSpec {
     }
 }
 
+/// What happened to a followed file since it was opened.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum FileChange {
+    Same,
+    /// The path names another file now (rename rotation).
+    Rotated,
+    /// The file is shorter than what was read (copy-truncate rotation).
+    Truncated,
+}
+
 /// How many malformed records each input keeps for the summary.
 const KEPT_ERRORS: usize = 10;
 
@@ -287,6 +297,77 @@ impl InputReader {
         }
         self.drain_errors(&mut dead_letter)?;
         Ok(!self.finished)
+    }
+
+    /// Follow mode (a file that grows): decode the complete lines available
+    /// now, up to `max_lines`, without finishing the decoder at the end.
+    /// Returns the number of lines read (0: nothing new yet).
+    pub fn pump_available(
+        &mut self,
+        max_lines: usize,
+        mut dead_letter: Option<&mut DeadLetter>,
+        on_events: &mut dyn FnMut(&mut Vec<Event>),
+    ) -> io::Result<usize> {
+        let mut n = 0;
+        while n < max_lines {
+            let Some(line) = self.lines.next_complete_line()? else {
+                break;
+            };
+            n += 1;
+            match (line, self.decoder.as_mut()) {
+                (Line::Data(bytes, pos), Some(dec)) => dec.push(bytes, pos, &mut self.out),
+                (Line::TooLong { pos, len }, _) => self.out.error(
+                    pos,
+                    "line too long",
+                    format!(
+                        "line of {len} bytes exceeds the {}-byte limit; skipped",
+                        self.max_line
+                    ),
+                ),
+                (Line::Data(_, pos), None) => self.out.error(
+                    pos,
+                    "unrecognised format",
+                    "no format recognises this input",
+                ),
+            }
+        }
+        if !self.out.events.is_empty() {
+            on_events(&mut self.out.events);
+        }
+        self.drain_errors(&mut dead_letter)?;
+        Ok(n)
+    }
+
+    /// Has the file at the input's path been rotated (another file now) or
+    /// truncated (copy-truncate) since it was opened?
+    pub fn file_changed(&self) -> io::Result<FileChange> {
+        if self.spec.path == "-" {
+            return Ok(FileChange::Same);
+        }
+        let meta = match std::fs::metadata(&self.spec.path) {
+            Ok(m) => m,
+            // Moved away and not yet recreated: keep reading the old one.
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(FileChange::Same),
+            Err(e) => return Err(e),
+        };
+        if identity_of(&meta) != self.identity {
+            return Ok(FileChange::Rotated);
+        }
+        if meta.len() < self.lines.offset() {
+            return Ok(FileChange::Truncated);
+        }
+        Ok(FileChange::Same)
+    }
+
+    /// Read the input's path again from its start (after a rotation or a
+    /// truncation), keeping the decoder and what it learned.
+    pub fn reopen(&mut self) -> io::Result<()> {
+        let f = File::open(&self.spec.path)?;
+        self.identity = identity_of(&f.metadata()?);
+        let reader: Box<dyn Read + Send> = Box::new(f);
+        self.lines = LineReader::new(BufReader::with_capacity(256 << 10, reader), self.max_line);
+        self.report.resumed_at = 0;
+        Ok(())
     }
 
     fn drain_errors(&mut self, dead_letter: &mut Option<&mut DeadLetter>) -> io::Result<()> {

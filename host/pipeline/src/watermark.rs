@@ -18,6 +18,10 @@ struct SourceClock {
     lateness_ms: i64,
     max_seen: i64,
     done: bool,
+    /// Wall clock of the last event delivered (live sources).
+    last_activity_ms: i64,
+    /// Watermark granted by the wall clock while the source is idle.
+    idle_floor: i64,
 }
 
 /// What the tracker concluded about one event's time.
@@ -61,6 +65,8 @@ impl Watermarks {
             lateness_ms,
             max_seen: i64::MIN,
             done: false,
+            last_activity_ms: i64::MIN,
+            idle_floor: i64::MIN,
         });
         self.sources.len() - 1
     }
@@ -87,10 +93,34 @@ impl Watermarks {
         if s.done {
             i64::MAX
         } else if s.max_seen == i64::MIN {
-            i64::MIN
+            s.idle_floor
         } else {
-            s.max_seen.saturating_sub(s.lateness_ms)
+            s.max_seen.saturating_sub(s.lateness_ms).max(s.idle_floor)
         }
+    }
+
+    /// Live sources: a source that delivered nothing for `idle_ms` of wall
+    /// clock must not hold every window open forever, so its watermark
+    /// follows the wall clock (less its lateness) until it speaks again.
+    pub fn tick(&mut self, now_ms: i64, idle_ms: i64) {
+        for s in &mut self.sources {
+            if s.done {
+                continue;
+            }
+            if s.last_activity_ms == i64::MIN {
+                // Never spoke: idle since it was registered.
+                s.last_activity_ms = now_ms;
+                continue;
+            }
+            if now_ms.saturating_sub(s.last_activity_ms) >= idle_ms {
+                s.idle_floor = s.idle_floor.max(now_ms.saturating_sub(s.lateness_ms));
+            }
+        }
+    }
+
+    /// A live source delivered events at wall-clock `now_ms`.
+    pub fn touch(&mut self, id: SourceId, now_ms: i64) {
+        self.sources[id].last_activity_ms = now_ms;
     }
 
     /// Record an event time from a source and classify it.
@@ -150,6 +180,23 @@ mod tests {
         assert_eq!(w.combined(), T0 + 100_000);
         w.finish(b);
         assert_eq!(w.combined(), i64::MAX);
+    }
+
+    #[test]
+    fn an_idle_source_follows_the_wall_clock() {
+        let mut w = Watermarks::new(T0 + 86_400_000, 300_000);
+        let busy = w.add_source(60_000);
+        let quiet = w.add_source(60_000);
+        w.tick(T0, 300_000);
+        w.observe(busy, T0);
+        w.touch(busy, T0);
+        assert_eq!(w.combined(), i64::MIN, "the quiet source holds it");
+        w.tick(T0 + 100_000, 300_000);
+        assert_eq!(w.combined(), i64::MIN, "not idle long enough");
+        w.tick(T0 + 400_000, 300_000);
+        assert_eq!(w.of(quiet), T0 + 340_000, "wall clock less lateness");
+        // The busy source, idle too by now, moved with the clock as well.
+        assert_eq!(w.combined(), T0 + 340_000);
     }
 
     #[test]

@@ -1,0 +1,299 @@
+//! `dumpwatch run`: live inputs, each decoding in its own thread, feeding
+//! one engine thread that owns the [`Flow`].
+//!
+//! ```text
+//! file / stdin / syslog / HTTP threads ──(bounded channel: Msg)──► engine thread
+//!        decode, positions                                 ingest, batch delay, idle
+//!                                                          watermarks, checkpoints, acks
+//! ```
+//!
+//! The engine thread wakes at least every tick to hand partial batches to
+//! the analytics once the batch delay expires, to let idle sources'
+//! watermarks follow the wall clock, and to checkpoint. Events sent with an
+//! [`Ack`] are acknowledged only after a checkpoint made them durable
+//! (group commit: one checkpoint acknowledges everything pending); without
+//! a persistent store they are acknowledged once processed.
+
+pub mod file;
+pub mod message;
+
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use dumpwatch_state::SourceRecord;
+
+pub use message::{Ack, AckWaiter, Closed, Msg, SourceHandle, TrySendErr};
+
+use crate::flow::{Flow, RestoreReport, SourceCheckpoint};
+use crate::source::InputReport;
+use crate::summary::{AnalyticLine, RunSummary};
+
+/// Timing of the engine thread.
+#[derive(Clone, Debug)]
+pub struct LiveOptions {
+    /// Longest an event waits in a partial batch.
+    pub batch_delay: Duration,
+    /// A source silent this long stops holding windows open.
+    pub idle_timeout: Duration,
+    /// Longest an acknowledgement waits for its group commit.
+    pub ack_delay: Duration,
+    /// Messages the channel holds before sources wait.
+    pub channel_capacity: usize,
+}
+
+impl Default for LiveOptions {
+    fn default() -> Self {
+        LiveOptions {
+            batch_delay: Duration::from_millis(200),
+            idle_timeout: Duration::from_secs(300),
+            ack_delay: Duration::from_millis(50),
+            channel_capacity: 64,
+        }
+    }
+}
+
+struct LiveSource {
+    checkpoint: SourceCheckpoint,
+    report: InputReport,
+    done: bool,
+    failed: Option<String>,
+}
+
+/// The engine thread's state.
+pub struct LiveEngine {
+    flow: Flow,
+    opts: LiveOptions,
+    tx: SyncSender<Msg>,
+    rx: Receiver<Msg>,
+    sources: Vec<LiveSource>,
+    restored: RestoreReport,
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl LiveEngine {
+    /// Restore the flow from its store; register sources afterwards.
+    pub fn new(mut flow: Flow, opts: LiveOptions) -> Result<LiveEngine, String> {
+        let restored = flow.restore().map_err(|e| e.to_string())?;
+        let (tx, rx) = mpsc::sync_channel(opts.channel_capacity.max(1));
+        Ok(LiveEngine {
+            flow,
+            opts,
+            tx,
+            rx,
+            sources: Vec::new(),
+            restored,
+        })
+    }
+
+    /// Stored positions and what the restore found.
+    pub fn restored(&self) -> &RestoreReport {
+        &self.restored
+    }
+
+    /// The stored position of a source key.
+    pub fn stored_position(&self, key: &str) -> Option<&SourceRecord> {
+        self.restored.sources.get(key)
+    }
+
+    /// The stored decoder state of a source key.
+    pub fn decoder_state(&self, key: &str) -> Result<Vec<dumpwatch_state::Entry>, String> {
+        self.flow.decoder_state(key).map_err(|e| e.to_string())
+    }
+
+    /// Register a source: its key (for positions; `None` for sources that
+    /// cannot resume), allowed lateness and display name.
+    pub fn register(&mut self, key: Option<String>, lateness_ms: i64, name: &str) -> SourceHandle {
+        let restored_max = key
+            .as_ref()
+            .and_then(|k| self.restored.sources.get(k))
+            .map(|r| r.max_seen);
+        let id = self.flow.add_source(lateness_ms, restored_max);
+        let record = key
+            .as_ref()
+            .and_then(|k| self.restored.sources.get(k))
+            .cloned()
+            .unwrap_or_default();
+        self.sources.push(LiveSource {
+            checkpoint: SourceCheckpoint {
+                id,
+                key,
+                record,
+                state_changes: Vec::new(),
+            },
+            report: InputReport {
+                path: name.to_owned(),
+                ..Default::default()
+            },
+            done: false,
+            failed: None,
+        });
+        SourceHandle::new(id, self.tx.clone())
+    }
+
+    fn checkpoints(&mut self) -> Vec<SourceCheckpoint> {
+        self.sources
+            .iter_mut()
+            .map(|s| SourceCheckpoint {
+                id: s.checkpoint.id,
+                key: s.checkpoint.key.clone(),
+                record: s.checkpoint.record.clone(),
+                state_changes: std::mem::take(&mut s.checkpoint.state_changes),
+            })
+            .collect()
+    }
+
+    fn checkpoint(&mut self) -> Result<(), String> {
+        let mut cps = self.checkpoints();
+        self.flow.checkpoint(&mut cps).map_err(|e| e.to_string())
+    }
+
+    /// Run until every source is done, `stop` is set, or an analytic with
+    /// the `stop` policy gives up. Ends with a final checkpoint.
+    pub fn run(mut self, stop: &AtomicBool) -> RunSummary {
+        let started = Instant::now();
+        let mut summary = RunSummary {
+            restore: self.restored.clone(),
+            ..Default::default()
+        };
+        let tick = self
+            .opts
+            .batch_delay
+            .min(self.opts.ack_delay)
+            .max(Duration::from_millis(5));
+        let idle_ms = i64::try_from(self.opts.idle_timeout.as_millis()).unwrap_or(i64::MAX);
+        let mut pending_acks: Vec<Ack> = Vec::new();
+        let mut oldest_ack: Option<Instant> = None;
+        let mut last_flush = Instant::now();
+        let persistent = self.flow.is_persistent();
+        loop {
+            if stop.load(Ordering::Relaxed) {
+                break;
+            }
+            if !self.sources.is_empty() && self.sources.iter().all(|s| s.done) {
+                break;
+            }
+            match self.rx.recv_timeout(tick) {
+                Ok(Msg::Events {
+                    src,
+                    mut events,
+                    position,
+                    state_changes,
+                    report,
+                    ack,
+                }) => {
+                    if !events.is_empty() {
+                        self.flow.touch(src, now_ms());
+                    }
+                    self.flow.ingest(src, &mut events);
+                    let s = &mut self.sources[src];
+                    if let Some(p) = position {
+                        s.checkpoint.record = p;
+                    }
+                    s.checkpoint.state_changes.extend(state_changes);
+                    if let Some(r) = report {
+                        s.report = r;
+                    }
+                    if let Some(a) = ack {
+                        if persistent {
+                            oldest_ack.get_or_insert_with(Instant::now);
+                            pending_acks.push(a);
+                        } else {
+                            a.send(Ok(()));
+                        }
+                    }
+                }
+                Ok(Msg::Done { src, report }) => {
+                    self.sources[src].report = report;
+                    self.sources[src].done = true;
+                    self.sources[src].checkpoint.record.done = true;
+                    self.flow.finish_source(src);
+                }
+                Ok(Msg::Failed { src, error }) => {
+                    tracing::error!("input {}: {error}", self.sources[src].report.path);
+                    self.sources[src].failed = Some(error);
+                    self.sources[src].done = true;
+                    self.flow.finish_source(src);
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => break,
+            }
+            if let Some(msg) = self.flow.stopped() {
+                summary.fatal = Some(msg.to_owned());
+                break;
+            }
+            if last_flush.elapsed() >= self.opts.batch_delay {
+                self.flow.flush_batches();
+                self.flow.tick(now_ms(), idle_ms);
+                last_flush = Instant::now();
+            }
+            let acks_due = oldest_ack.is_some_and(|t| t.elapsed() >= self.opts.ack_delay);
+            if self.flow.checkpoint_due() || acks_due {
+                let r = self.checkpoint();
+                for a in pending_acks.drain(..) {
+                    a.send(r.clone());
+                }
+                oldest_ack = None;
+                if let Err(e) = r {
+                    summary.fatal = Some(e);
+                    break;
+                }
+            }
+        }
+        // Final: everything ingested so far becomes durable. Windows are
+        // flushed only when every source finished (a live run stopped by a
+        // signal keeps them open for the next start).
+        let all_done = self.sources.iter().all(|s| s.done);
+        let mut cps = self.checkpoints();
+        let r = if all_done {
+            self.flow.finish(&mut cps)
+        } else {
+            self.flow.flush_batches();
+            self.flow.checkpoint(&mut cps)
+        };
+        let r = r.map_err(|e| e.to_string());
+        for a in pending_acks.drain(..) {
+            a.send(r.clone());
+        }
+        if let Err(e) = r {
+            summary.fatal.get_or_insert(e);
+        }
+        // Anything still queued was not ingested: tell its senders.
+        while let Ok(m) = self.rx.try_recv() {
+            if let Msg::Events { ack: Some(a), .. } = m {
+                a.send(Err("the engine stopped before processing it".into()));
+            }
+        }
+        for s in &self.sources {
+            if let Some(e) = &s.failed {
+                summary.unreadable.push((s.report.path.clone(), e.clone()));
+            }
+            summary.inputs.push((
+                s.report.clone(),
+                self.flow.time_stats(s.checkpoint.id).clone(),
+            ));
+        }
+        summary.analytics = self
+            .flow
+            .analytics
+            .iter()
+            .map(|a| AnalyticLine {
+                id: a.info.id.clone(),
+                version: a.info.version.clone(),
+                tunables_hash: a.info.tunables_hash.clone(),
+                stats: a.stats.clone(),
+                quarantined: a.quarantined,
+            })
+            .collect();
+        summary.sink_errors = self.flow.sink_errors;
+        summary.checkpoints = self.flow.checkpoints;
+        summary.elapsed = started.elapsed();
+        summary
+    }
+}
