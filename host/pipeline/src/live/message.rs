@@ -64,6 +64,15 @@ pub enum Msg {
     Done { src: SourceId, report: InputReport },
     /// The source cannot go on (unreadable input).
     Failed { src: SourceId, error: String },
+    /// An operator's request (admin endpoint, SIGHUP, file watcher).
+    Control(Control),
+}
+
+/// Operator requests the engine thread serves between batches.
+pub enum Control {
+    /// Reload modules and tunables now; the reply says what changed or why
+    /// nothing did.
+    Reload(SyncSender<Result<String, String>>),
 }
 
 /// The engine is gone; the message was not delivered.
@@ -75,6 +84,30 @@ pub struct Closed;
 pub enum TrySendErr {
     Full,
     Closed,
+}
+
+/// The sending side for operator requests.
+#[derive(Clone)]
+pub struct ControlHandle {
+    tx: SyncSender<Msg>,
+}
+
+impl ControlHandle {
+    pub(crate) fn new(tx: SyncSender<Msg>) -> ControlHandle {
+        ControlHandle { tx }
+    }
+
+    /// Ask for a reload and wait for its outcome.
+    pub fn reload(&self, timeout: Duration) -> Result<String, String> {
+        let (tx, rx) = mpsc::sync_channel(1);
+        self.tx
+            .send(Msg::Control(Control::Reload(tx)))
+            .map_err(|_| "the engine stopped".to_string())?;
+        match rx.recv_timeout(timeout) {
+            Ok(r) => r,
+            Err(_) => Err("no answer from the engine in time".into()),
+        }
+    }
 }
 
 /// A source's sending side.

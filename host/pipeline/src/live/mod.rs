@@ -23,7 +23,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dumpwatch_state::SourceRecord;
 
-pub use message::{Ack, AckWaiter, Closed, Msg, SourceHandle, TrySendErr};
+pub use message::{Ack, AckWaiter, Closed, Control, ControlHandle, Msg, SourceHandle, TrySendErr};
 
 use crate::flow::{Flow, RestoreReport, SourceCheckpoint};
 use crate::source::InputReport;
@@ -68,7 +68,11 @@ pub struct LiveEngine {
     rx: Receiver<Msg>,
     sources: Vec<LiveSource>,
     restored: RestoreReport,
+    reloader: Option<Reloader>,
 }
+
+/// What a reload does to the flow, returning a description of the change.
+pub type Reloader = Box<dyn FnMut(&mut Flow) -> Result<String, String> + Send>;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -89,12 +93,18 @@ impl LiveEngine {
             rx,
             sources: Vec::new(),
             restored,
+            reloader: None,
         })
     }
 
     /// Stored positions and what the restore found.
     pub fn restored(&self) -> &RestoreReport {
         &self.restored
+    }
+
+    /// A handle for operator requests (reload).
+    pub fn control(&self) -> ControlHandle {
+        ControlHandle::new(self.tx.clone())
     }
 
     /// The stored position of a source key.
@@ -147,6 +157,20 @@ impl LiveEngine {
                 state_changes: std::mem::take(&mut s.checkpoint.state_changes),
             })
             .collect()
+    }
+
+    /// Reload modules and tunables (see `reload`).
+    fn reload(&mut self) -> Result<String, String> {
+        match self.reloader.as_mut() {
+            Some(r) => r(&mut self.flow),
+            None => Err("this engine was started without a reload source".into()),
+        }
+    }
+
+    /// Install what a reload does: re-read the config and modules and swap
+    /// what changed into the flow.
+    pub fn set_reloader(&mut self, r: Reloader) {
+        self.reloader = Some(r);
     }
 
     fn checkpoint(&mut self) -> Result<(), String> {
@@ -220,6 +244,9 @@ impl LiveEngine {
                     self.sources[src].failed = Some(error);
                     self.sources[src].done = true;
                     self.flow.finish_source(src);
+                }
+                Ok(Msg::Control(Control::Reload(reply))) => {
+                    let _ = reply.send(self.reload());
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
