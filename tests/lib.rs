@@ -593,3 +593,754 @@ impl ZeekLog {
         self
     }
 }
+
+// ---------------------------------------------------------------------------
+// Cloud and SaaS logs (AN0679, AN0680): CloudTrail records, VPC Flow Logs
+// lines, Snowflake QUERY_HISTORY exports and Microsoft 365 audit records,
+// written in the shapes the services deliver (see docs/formats/aws.md and
+// docs/formats/saas.md).
+
+/// `2026-03-02T10:00:00Z` for `T0 + secs` (whole seconds; `frac` digits of
+/// milliseconds when asked).
+pub fn iso_utc(secs: f64, millis: bool) -> String {
+    let total_ms = ((T0 + secs) * 1000.0).round() as i64;
+    let (days, ms_of_day) = (
+        total_ms.div_euclid(86_400_000),
+        total_ms.rem_euclid(86_400_000),
+    );
+    // Howard Hinnant's days-to-civil.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    let (h, m, s, frac) = (
+        ms_of_day / 3_600_000,
+        ms_of_day / 60_000 % 60,
+        ms_of_day / 1000 % 60,
+        ms_of_day % 1000,
+    );
+    let base = format!("{year:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}");
+    if millis {
+        format!("{base}.{frac:03}")
+    } else {
+        base
+    }
+}
+
+/// An AWS caller as CloudTrail's `userIdentity` names it.
+#[derive(Clone, Copy, Debug)]
+pub struct AwsCaller {
+    /// `IAMUser` or `AssumedRole`.
+    pub kind: &'static str,
+    pub arn: &'static str,
+    /// The role of an assumed-role session.
+    pub issuer: Option<&'static str>,
+    pub key: &'static str,
+    pub principal: &'static str,
+}
+
+pub const ACCOUNT: &str = "111122223333";
+
+/// IAM user `mallory`.
+pub const MALLORY: AwsCaller = AwsCaller {
+    kind: "IAMUser",
+    arn: "arn:aws:iam::111122223333:user/mallory",
+    issuer: None,
+    key: "AKIAQXAMPLE5USERKEY",
+    principal: "AIDAQXAMPLEMALLORY01",
+};
+
+/// A session of the application role `app-orders`.
+pub const APP_ORDERS: AwsCaller = AwsCaller {
+    kind: "AssumedRole",
+    arn: "arn:aws:sts::111122223333:assumed-role/app-orders/i-0a1b2c3d4e5f60718",
+    issuer: Some("arn:aws:iam::111122223333:role/app-orders"),
+    key: "ASIAQXAMPLE7HN4V2C3D",
+    principal: "AROAQXAMPLEAPPORDERS:i-0a1b2c3d4e5f60718",
+};
+
+/// IAM user `eve`.
+pub const EVE: AwsCaller = AwsCaller {
+    kind: "IAMUser",
+    arn: "arn:aws:iam::111122223333:user/eve",
+    issuer: None,
+    key: "AKIAQXAMPLEEVEKEY01",
+    principal: "AIDAQXAMPLEEVE000001",
+};
+
+fn user_identity(who: &AwsCaller) -> Value {
+    let mut identity = serde_json::json!({
+        "type": who.kind,
+        "principalId": who.principal,
+        "arn": who.arn,
+        "accountId": ACCOUNT,
+        "accessKeyId": who.key,
+    });
+    match who.issuer {
+        Some(role) => {
+            identity["sessionContext"] = serde_json::json!({
+                "sessionIssuer": {
+                    "type": "Role",
+                    "principalId": who.principal.split(':').next().unwrap_or(""),
+                    "arn": role,
+                    "accountId": ACCOUNT,
+                    "userName": role.rsplit('/').next().unwrap_or(role),
+                },
+                "attributes": {"creationDate": iso_utc(-3600.0, false) + "Z", "mfaAuthenticated": "false"},
+            });
+        }
+        None => {
+            identity["userName"] = Value::from(who.arn.rsplit('/').next().unwrap_or(""));
+        }
+    }
+    identity
+}
+
+/// CloudTrail records, written as S3 delivers them or one per line.
+#[derive(Clone, Debug, Default)]
+pub struct CloudTrail {
+    records: Vec<Value>,
+}
+
+impl CloudTrail {
+    pub fn new() -> CloudTrail {
+        CloudTrail::default()
+    }
+
+    /// A successful call; `id` is the eventID.
+    #[allow(clippy::too_many_arguments)]
+    pub fn call(
+        &mut self,
+        secs: f64,
+        id: &str,
+        who: &AwsCaller,
+        source: &str,
+        name: &str,
+        parameters: Value,
+        data_event: bool,
+    ) -> &mut Self {
+        self.records.push(serde_json::json!({
+            "eventVersion": "1.09",
+            "userIdentity": user_identity(who),
+            "eventTime": iso_utc(secs, false) + "Z",
+            "eventSource": source,
+            "eventName": name,
+            "awsRegion": "us-east-1",
+            "sourceIPAddress": "198.51.100.77",
+            "userAgent": "aws-cli/2.15.30 Python/3.11.8 Linux/6.1.0-18-amd64 exe/x86_64.debian.12",
+            "requestParameters": parameters,
+            "responseElements": null,
+            "requestID": format!("req-{id}"),
+            "eventID": id,
+            "readOnly": false,
+            "eventType": "AwsApiCall",
+            "managementEvent": !data_event,
+            "recipientAccountId": ACCOUNT,
+            "eventCategory": if data_event { "Data" } else { "Management" },
+        }));
+        self
+    }
+
+    /// The last record written, to adjust.
+    pub fn last(&mut self) -> &mut Value {
+        self.records.last_mut().unwrap()
+    }
+
+    /// A Data API ExecuteStatement on `cluster` (SQL redacted as CloudTrail
+    /// logs it).
+    pub fn statement(&mut self, secs: f64, id: &str, who: &AwsCaller, cluster: &str) -> &mut Self {
+        self.call(
+            secs,
+            id,
+            who,
+            "rdsdata.amazonaws.com",
+            "ExecuteStatement",
+            serde_json::json!({
+                "continueAfterTimeout": false,
+                "database": "**********",
+                "includeResultMetadata": true,
+                "resourceArn": cluster,
+                "schema": "**********",
+                "secretArn": "arn:aws:secretsmanager:us-east-1:111122223333:secret:rds-db-credentials/orders-Xy12Ab",
+                "sql": "**********",
+            }),
+            false,
+        )
+    }
+
+    /// The same call failing with `code`.
+    pub fn failed(&mut self, code: &str) -> &mut Self {
+        self.last()["errorCode"] = Value::from(code);
+        self.last()["errorMessage"] = Value::from("denied");
+        self
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn s3(
+        &mut self,
+        secs: f64,
+        id: &str,
+        who: &AwsCaller,
+        name: &str,
+        bucket: &str,
+        key: &str,
+        bytes: u64,
+        extra: Value,
+    ) -> &mut Self {
+        let mut parameters = serde_json::json!({
+            "bucketName": bucket,
+            "Host": format!("{bucket}.s3.us-east-1.amazonaws.com"),
+            "key": key,
+        });
+        if let (Some(p), Some(e)) = (parameters.as_object_mut(), extra.as_object()) {
+            p.extend(e.clone());
+        }
+        self.call(secs, id, who, "s3.amazonaws.com", name, parameters, true);
+        let record = self.last();
+        record["additionalEventData"] = serde_json::json!({
+            "SignatureVersion": "SigV4",
+            "bytesTransferredIn": bytes as f64,
+            "bytesTransferredOut": 0.0,
+        });
+        record["resources"] = serde_json::json!([
+            {"type": "AWS::S3::Object", "ARN": format!("arn:aws:s3:::{bucket}/{key}")},
+            {"accountId": ACCOUNT, "type": "AWS::S3::Bucket", "ARN": format!("arn:aws:s3:::{bucket}")},
+        ]);
+        self
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn put(
+        &mut self,
+        secs: f64,
+        id: &str,
+        who: &AwsCaller,
+        bucket: &str,
+        key: &str,
+        bytes: u64,
+    ) -> &mut Self {
+        self.s3(
+            secs,
+            id,
+            who,
+            "PutObject",
+            bucket,
+            key,
+            bytes,
+            serde_json::json!({}),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn part(
+        &mut self,
+        secs: f64,
+        id: &str,
+        who: &AwsCaller,
+        bucket: &str,
+        key: &str,
+        upload: &str,
+        number: u32,
+        bytes: u64,
+    ) -> &mut Self {
+        self.s3(
+            secs,
+            id,
+            who,
+            "UploadPart",
+            bucket,
+            key,
+            bytes,
+            serde_json::json!({"uploadId": upload, "partNumber": number.to_string()}),
+        )
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    pub fn complete(
+        &mut self,
+        secs: f64,
+        id: &str,
+        who: &AwsCaller,
+        bucket: &str,
+        key: &str,
+        upload: &str,
+    ) -> &mut Self {
+        self.s3(
+            secs,
+            id,
+            who,
+            "CompleteMultipartUpload",
+            bucket,
+            key,
+            412,
+            serde_json::json!({"uploadId": upload}),
+        )
+    }
+
+    /// ModifyDBClusterSnapshotAttribute `restore` for `accounts`.
+    pub fn share(
+        &mut self,
+        secs: f64,
+        id: &str,
+        who: &AwsCaller,
+        snapshot: &str,
+        accounts: &[&str],
+    ) -> &mut Self {
+        self.call(
+            secs,
+            id,
+            who,
+            "rds.amazonaws.com",
+            "ModifyDBClusterSnapshotAttribute",
+            serde_json::json!({
+                "dBClusterSnapshotIdentifier": snapshot,
+                "attributeName": "restore",
+                "valuesToAdd": accounts,
+            }),
+            false,
+        )
+    }
+
+    pub fn export_task(
+        &mut self,
+        secs: f64,
+        id: &str,
+        who: &AwsCaller,
+        source: &str,
+        bucket: &str,
+    ) -> &mut Self {
+        self.call(
+            secs,
+            id,
+            who,
+            "rds.amazonaws.com",
+            "StartExportTask",
+            serde_json::json!({
+                "exportTaskIdentifier": format!("export-{id}"),
+                "sourceArn": source,
+                "s3BucketName": bucket,
+                "iamRoleArn": "arn:aws:iam::111122223333:role/rds-s3-export",
+                "kmsKeyId": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
+            }),
+            false,
+        )
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// One `{"Records":[…]}` envelope on one line, as S3 delivers a log
+    /// file.
+    pub fn render_envelope(&self) -> String {
+        format!("{}\n", serde_json::json!({ "Records": self.records }))
+    }
+
+    /// One record per line in the given order (indices into the records).
+    pub fn render_lines(&self, order: &[usize]) -> String {
+        order
+            .iter()
+            .map(|&i| format!("{}\n", self.records[i]))
+            .collect()
+    }
+
+    /// One record per line, in the order written.
+    pub fn render(&self) -> String {
+        self.render_lines(&(0..self.records.len()).collect::<Vec<_>>())
+    }
+}
+
+/// A VPC Flow Logs file in the default format, with its header line (as S3
+/// delivers plain-text flow logs).
+#[derive(Clone, Debug, Default)]
+pub struct VpcFlowLog {
+    rows: Vec<String>,
+    ids: Vec<String>,
+}
+
+impl VpcFlowLog {
+    pub const HEADER: &'static str = "version account-id interface-id srcaddr dstaddr srcport dstport protocol packets bytes start end action log-status";
+    pub const ENI: &'static str = "eni-0f1e2d3c4b5a69788";
+
+    pub fn new() -> VpcFlowLog {
+        VpcFlowLog::default()
+    }
+
+    /// An accepted TCP record of `bytes` from `src:sport` to `dst:dport`
+    /// over the minute starting at `secs`.
+    pub fn flow(
+        &mut self,
+        secs: f64,
+        src: &str,
+        sport: u16,
+        dst: &str,
+        dport: u16,
+        bytes: u64,
+    ) -> &mut Self {
+        let start = (T0 + secs) as i64;
+        let end = start + 60;
+        self.rows.push(format!(
+            "2 {ACCOUNT} {} {src} {dst} {sport} {dport} 6 {} {bytes} {start} {end} ACCEPT OK",
+            Self::ENI,
+            bytes / 1400 + 1
+        ));
+        self.ids.push(format!(
+            "{}/{start}/{end}/6/{src}/{sport}/{dst}/{dport}/ACCEPT",
+            Self::ENI
+        ));
+        self
+    }
+
+    /// The event id dumpwatch gives record `i`.
+    pub fn id(&self, i: usize) -> &str {
+        &self.ids[i]
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    pub fn render_order(&self, order: &[usize]) -> String {
+        let mut s = format!("{}\n", Self::HEADER);
+        for &i in order {
+            s.push_str(&self.rows[i]);
+            s.push('\n');
+        }
+        s
+    }
+
+    pub fn render(&self) -> String {
+        self.render_order(&(0..self.rows.len()).collect::<Vec<_>>())
+    }
+}
+
+/// One Snowflake `ACCOUNT_USAGE.QUERY_HISTORY` row.
+#[derive(Clone, Debug)]
+pub struct SnowflakeRow {
+    pub id: String,
+    pub secs: f64,
+    pub text: String,
+    pub user: String,
+    pub role: String,
+    pub database: String,
+    pub schema: String,
+    pub query_type: String,
+    pub status: String,
+    pub rows: u64,
+    pub bytes: u64,
+    pub hash: String,
+}
+
+/// A QUERY_HISTORY export (CSV with a header row, as `COPY INTO @stage`
+/// unloads it, or one JSON object per line).
+#[derive(Clone, Debug, Default)]
+pub struct QueryHistory {
+    rows: Vec<SnowflakeRow>,
+}
+
+impl QueryHistory {
+    const COLUMNS: &'static [&'static str] = &[
+        "QUERY_ID",
+        "QUERY_TEXT",
+        "DATABASE_NAME",
+        "SCHEMA_NAME",
+        "QUERY_TYPE",
+        "USER_NAME",
+        "ROLE_NAME",
+        "WAREHOUSE_NAME",
+        "EXECUTION_STATUS",
+        "START_TIME",
+        "END_TIME",
+        "BYTES_SCANNED",
+        "ROWS_PRODUCED",
+        "QUERY_PARAMETERIZED_HASH",
+        "QUERY_PARAMETERIZED_HASH_VERSION",
+    ];
+
+    pub fn new() -> QueryHistory {
+        QueryHistory::default()
+    }
+
+    /// A successful query in PROD_DB.CRM by `user` with `role`, producing
+    /// `rows` rows and scanning `bytes` bytes. The parameterized hash is
+    /// derived from the text with its literals removed, as Snowflake does.
+    #[allow(clippy::too_many_arguments)]
+    pub fn query(
+        &mut self,
+        secs: f64,
+        id: &str,
+        user: &str,
+        role: &str,
+        text: &str,
+        rows: u64,
+        bytes: u64,
+    ) -> &mut Self {
+        let kind = text
+            .split_whitespace()
+            .next()
+            .unwrap_or("")
+            .to_ascii_uppercase();
+        let query_type = match kind.as_str() {
+            "COPY" => "UNLOAD".to_string(),
+            other => other.to_string(),
+        };
+        self.rows.push(SnowflakeRow {
+            id: id.into(),
+            secs,
+            text: text.into(),
+            user: user.into(),
+            role: role.into(),
+            database: "PROD_DB".into(),
+            schema: "CRM".into(),
+            query_type,
+            status: "SUCCESS".into(),
+            rows,
+            bytes,
+            hash: parameterized_hash(text),
+        });
+        self
+    }
+
+    /// The last row written, to adjust.
+    pub fn last(&mut self) -> &mut SnowflakeRow {
+        self.rows.last_mut().unwrap()
+    }
+
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    fn fields(row: &SnowflakeRow) -> Vec<String> {
+        vec![
+            row.id.clone(),
+            row.text.clone(),
+            row.database.clone(),
+            row.schema.clone(),
+            row.query_type.clone(),
+            row.user.clone(),
+            row.role.clone(),
+            "ANALYST_WH".into(),
+            row.status.clone(),
+            format!("{} +0000", iso_utc(row.secs, true).replace('T', " ")),
+            format!("{} +0000", iso_utc(row.secs + 2.5, true).replace('T', " ")),
+            row.bytes.to_string(),
+            row.rows.to_string(),
+            row.hash.clone(),
+            "1".into(),
+        ]
+    }
+
+    /// CSV with a header row, in the given order; fields with quotes,
+    /// commas or newlines quoted, quotes doubled.
+    pub fn render_csv_order(&self, order: &[usize]) -> String {
+        let quote = |field: &str| {
+            if field.contains(['"', ',', '\n', '\r']) {
+                format!("\"{}\"", field.replace('"', "\"\""))
+            } else {
+                field.to_string()
+            }
+        };
+        let mut s = Self::COLUMNS.join(",");
+        s.push('\n');
+        for &i in order {
+            let fields: Vec<String> = Self::fields(&self.rows[i])
+                .iter()
+                .map(|f| quote(f))
+                .collect();
+            s.push_str(&fields.join(","));
+            s.push('\n');
+        }
+        s
+    }
+
+    pub fn render_csv(&self) -> String {
+        self.render_csv_order(&(0..self.rows.len()).collect::<Vec<_>>())
+    }
+
+    /// One JSON object per line (an unload of `OBJECT_CONSTRUCT(*)`).
+    pub fn render_jsonl(&self) -> String {
+        let mut s = String::new();
+        for row in &self.rows {
+            let mut object = serde_json::Map::new();
+            for (name, value) in Self::COLUMNS.iter().zip(Self::fields(row)) {
+                let value = match *name {
+                    "BYTES_SCANNED" | "ROWS_PRODUCED" => Value::from(value.parse::<u64>().unwrap()),
+                    _ => Value::from(value),
+                };
+                object.insert(name.to_string(), value);
+            }
+            s.push_str(&Value::Object(object).to_string());
+            s.push('\n');
+        }
+        s
+    }
+}
+
+/// A stand-in for QUERY_PARAMETERIZED_HASH: a stable hex digest of the
+/// text with its literals replaced.
+pub fn parameterized_hash(text: &str) -> String {
+    let mut shape = String::new();
+    let mut in_string = false;
+    for c in text.chars() {
+        match (in_string, c) {
+            (false, '\'') => {
+                in_string = true;
+                shape.push('?');
+            }
+            (true, '\'') => in_string = false,
+            (true, _) => {}
+            (false, c) if c.is_ascii_digit() => {
+                if !shape.ends_with('#') {
+                    shape.push('#');
+                }
+            }
+            (false, c) => shape.extend(c.to_uppercase()),
+        }
+    }
+    let shape: String = shape.split_whitespace().collect::<Vec<_>>().join(" ");
+    // FNV-1a, 64 bits, twice with different seeds: 32 hex digits.
+    let fnv = |seed: u64| {
+        shape.bytes().fold(seed, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+        })
+    };
+    format!(
+        "{:016x}{:016x}",
+        fnv(0xcbf2_9ce4_8422_2325),
+        fnv(0x8422_2325_cbf2_9ce4)
+    )
+}
+
+/// Microsoft 365 unified audit records (Management Activity API shape).
+#[derive(Clone, Debug, Default)]
+pub struct AuditLog365 {
+    records: Vec<Value>,
+}
+
+impl AuditLog365 {
+    pub const TENANT: &'static str = "7c1f5d2e-3a4b-4c6d-8e9f-0a1b2c3d4e5f";
+    pub const SITE: &'static str = "https://contoso.sharepoint.com/sites/Finance/";
+    pub const BROWSER: &'static str = "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.80";
+
+    pub fn new() -> AuditLog365 {
+        AuditLog365::default()
+    }
+
+    /// A SharePoint file operation by `user` on `file` with `agent`.
+    pub fn file(
+        &mut self,
+        secs: f64,
+        id: &str,
+        user: &str,
+        operation: &str,
+        file: &str,
+        agent: &str,
+    ) -> &mut Self {
+        let extension = file.rsplit('.').next().unwrap_or("");
+        self.records.push(serde_json::json!({
+            "CreationTime": iso_utc(secs, false),
+            "Id": id,
+            "Operation": operation,
+            "OrganizationId": Self::TENANT,
+            "RecordType": 6,
+            "UserKey": "i:0h.f|membership|10032002d1e4c0b7@live.com",
+            "UserType": 0,
+            "Version": 1,
+            "Workload": "SharePoint",
+            "ClientIP": "203.0.113.77",
+            "ObjectId": format!("{}Shared Documents/{file}", Self::SITE),
+            "UserId": user,
+            "EventSource": "SharePoint",
+            "ItemType": "File",
+            "Site": "1469208d-6867-4c28-9c26-ea10cdc85a5b",
+            "SiteUrl": Self::SITE,
+            "SourceFileExtension": extension,
+            "SourceFileName": file,
+            "SourceRelativeUrl": "Shared Documents",
+            "UserAgent": agent,
+        }));
+        self
+    }
+
+    /// `count` FileDownloaded by `user`, `gap` seconds apart, ids
+    /// `prefix0…`.
+    pub fn downloads(
+        &mut self,
+        secs: f64,
+        gap: f64,
+        count: usize,
+        prefix: &str,
+        user: &str,
+    ) -> &mut Self {
+        for n in 0..count {
+            self.file(
+                secs + gap * n as f64,
+                &format!("{prefix}{n}"),
+                user,
+                "FileDownloaded",
+                &format!("Customer_Export_{n:02}.xlsx"),
+                Self::BROWSER,
+            );
+        }
+        self
+    }
+
+    pub fn last(&mut self) -> &mut Value {
+        self.records.last_mut().unwrap()
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// A content blob: one JSON array on one line.
+    pub fn render_blob(&self) -> String {
+        format!("{}\n", Value::Array(self.records.clone()))
+    }
+
+    /// One record per line, in the given order.
+    pub fn render_lines(&self, order: &[usize]) -> String {
+        order
+            .iter()
+            .map(|&i| format!("{}\n", self.records[i]))
+            .collect()
+    }
+
+    pub fn render(&self) -> String {
+        self.render_lines(&(0..self.records.len()).collect::<Vec<_>>())
+    }
+}
+
+/// A test-only guest component built by `host/bundle` (hostile analytics,
+/// the next contract version), as a module source from the modules
+/// directory.
+pub fn test_module(name: &str) -> ModuleSource {
+    let path = dumpwatch_bundle::test_guest(name)
+        .unwrap_or_else(|| panic!("no test guest {name}: list it in host/bundle/build.rs"));
+    ModuleSource {
+        origin: path.to_owned(),
+        bytes: std::borrow::Cow::Owned(std::fs::read(path).unwrap()),
+        shipped: false,
+    }
+}

@@ -13,7 +13,11 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 /// Shipped analytics: (crate name, analytic id).
-const SHIPPED: &[(&str, &str)] = &[("an0676-linux", "AN0676")];
+const SHIPPED: &[(&str, &str)] = &[
+    ("an0676-linux", "AN0676"),
+    ("an0679-aws", "AN0679"),
+    ("an0680-saas", "AN0680"),
+];
 
 /// Guests built only for tests (hostile or example analytics).
 const TEST_GUESTS: &[&str] = &[];

@@ -5,3 +5,5 @@
 #![allow(clippy::unwrap_used)]
 
 mod an0676;
+mod an0679;
+mod an0680;

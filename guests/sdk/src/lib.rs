@@ -14,6 +14,9 @@
 //! | [`log`] | logging to the host (stderr on native targets) |
 //! | [`tunables`] | declaring tunables and reading them typed and validated, with every error collected |
 //! | [`glob`], [`address`], [`schedule`] | glob lists (name vs path patterns), CIDR sets and internal ranges, weekly time windows |
+//! | [`wildcard`] | wildcard lists for text that is not a path (ARNs, table names, user agents): `*` crosses every character |
+//! | [`reorder`] | a buffer that releases observations in event-time order once the watermark passed them |
+//! | [`digest`] | a stable digest of a finding, to emit a re-rendered finding only when it changed |
 //! | [`event`] | accountable user, process name, class, destination of an event |
 //! | [`state`], [`codec`], [`intern`] | keyed state with dirty tracking, `full`/`changes` snapshots with a format check, postcard encoding, interned strings |
 //! | [`evidence`], [`uid`], [`severity`], [`attack`] | bounded, order-independent evidence; deterministic finding uids; severity raising; ATT&CK constants |
@@ -145,11 +148,13 @@ pub mod attack;
 pub mod bindings;
 pub mod codec;
 pub mod collections;
+pub mod digest;
 pub mod event;
 pub mod evidence;
 pub mod glob;
 pub mod intern;
 pub mod log;
+pub mod reorder;
 pub mod schedule;
 pub mod severity;
 pub mod state;
@@ -159,6 +164,7 @@ pub mod testing;
 pub mod tunables;
 pub mod types;
 pub mod uid;
+pub mod wildcard;
 
 pub use analytic::Analytic;
 
