@@ -10,6 +10,7 @@ use clap::{Parser, Subcommand};
 mod commands;
 mod inputs;
 mod modules;
+mod progress;
 
 /// Catch database theft in your logs: MITRE ATT&CK DET0242 analytics as
 /// sandboxed WebAssembly components.

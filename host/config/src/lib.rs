@@ -15,10 +15,16 @@ use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
 
+mod inputs;
 mod inventory;
+mod server;
+mod sinks;
 pub mod units;
 
+pub use inputs::{InputConfig, InputKind, StdinProtocol, SyslogTransport};
 pub use inventory::{HostConfig, InventoryConfig, parse_net};
+pub use server::ServerConfig;
+pub use sinks::{FindingFormat, SinkConfig, SinkKind};
 pub use units::{ByteSize, DurationSetting};
 
 /// Everything wrong with a config, all at once.
@@ -67,6 +73,9 @@ pub struct Config {
     /// Where findings go; stdout when none is given.
     #[serde(default)]
     pub sinks: Vec<SinkConfig>,
+    /// The HTTP listener: ingest, metrics, health, admin.
+    #[serde(default)]
+    pub server: ServerConfig,
     /// Directory of the config file (relative paths resolve against it).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -222,49 +231,6 @@ fn yes() -> bool {
     true
 }
 
-/// `[[inputs]]`: a source of raw log lines for `dumpwatch run`.
-#[derive(Clone, Debug, Deserialize)]
-pub struct InputConfig {
-    /// A file, a glob (`/var/log/audit/audit.log*`), or `-` for stdin.
-    pub path: String,
-    /// Format name (see `dumpwatch replay --help`); detected when absent.
-    pub format: Option<String>,
-    /// Host name for records that carry none.
-    pub host: Option<String>,
-    /// VPC Flow Logs field list for streams without a header line.
-    pub vpc_flow_fields: Option<Vec<String>>,
-    /// Keep reading a file as it grows, following rotation (rename and
-    /// copy-truncate); `dumpwatch run` then runs until stopped.
-    #[serde(default)]
-    pub follow: bool,
-}
-
-/// Output rendering of findings.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum FindingFormat {
-    /// OCSF Detection Finding (class 2004) JSON, one per line.
-    #[default]
-    Ocsf,
-}
-
-/// `[[sinks]]`: where findings go.
-#[derive(Clone, Debug, Deserialize)]
-#[serde(tag = "type", rename_all = "lowercase")]
-pub enum SinkConfig {
-    /// Standard output, one JSON object per line.
-    Stdout {
-        #[serde(default)]
-        format: FindingFormat,
-    },
-    /// A file, appended to, one JSON object per line.
-    File {
-        path: PathBuf,
-        #[serde(default)]
-        format: FindingFormat,
-    },
-}
-
 impl Config {
     /// Read, parse and check a config file; every problem found is
     /// reported.
@@ -338,10 +304,44 @@ impl Config {
         }
         self.inventory.check(p);
         for (i, input) in self.inputs.iter().enumerate() {
-            if input.path.trim().is_empty() {
-                p.push(format!("inputs[{i}].path is empty"));
+            input.check(i, p);
+        }
+        let mut names = std::collections::BTreeSet::new();
+        for (i, input) in self.inputs.iter().enumerate() {
+            if input.kind != InputKind::File && !names.insert(input.display_name()) {
+                p.push(format!(
+                    "inputs[{i}]: another input is already named {:?}; give each a distinct `name`",
+                    input.display_name()
+                ));
             }
         }
+        if self.server.listen.is_none() && self.inputs.iter().any(|i| i.kind == InputKind::Http) {
+            p.push(
+                "http inputs need server.listen (the address the ingest server listens on)".into(),
+            );
+        }
+        if self
+            .inputs
+            .iter()
+            .filter(|i| i.kind == InputKind::Stdin || i.path.as_deref() == Some("-"))
+            .count()
+            > 1
+        {
+            p.push("only one input can read standard input".into());
+        }
+        for (i, s) in self.sinks.iter().enumerate() {
+            s.check(i, p);
+        }
+        let omprog = self
+            .inputs
+            .iter()
+            .any(|i| i.kind == InputKind::Stdin && i.protocol == Some(StdinProtocol::Omprog));
+        if omprog
+            && (self.sinks.is_empty() || self.sinks.iter().any(|s| s.kind == SinkKind::Stdout))
+        {
+            p.push("an omprog stdin input answers rsyslog on stdout: findings need a file or webhook sink, not stdout".into());
+        }
+        self.server.check(p);
         for (id, a) in &self.analytics {
             if id.trim().is_empty() {
                 p.push("analytics: an analytic id is empty".into());
@@ -438,6 +438,94 @@ mod tests {
         );
         assert_eq!(c.inventory.hosts["db01"].addresses.len(), 2);
         assert_eq!(c.analytics["AN0676"].tunables.len(), 2);
-        assert!(matches!(c.sinks[0], SinkConfig::File { .. }));
+        assert_eq!(c.sinks[0].kind, SinkKind::File);
+    }
+
+    #[test]
+    fn live_inputs_sinks_and_server_parse() {
+        let c = Config::parse(
+            r#"
+            [server]
+            listen = "127.0.0.1:9880"
+            max_body = "2MiB"
+            admin_token = "0123456789abcdef0123"
+            [[inputs]]
+            type = "http"
+            format = "auditd"
+            token = "s3cret"
+            host_field = "host"
+            [[inputs]]
+            type = "syslog"
+            listen = "127.0.0.1:6514"
+            transport = "udp"
+            format = "auditd"
+            [[inputs]]
+            type = "stdin"
+            format = "auditd"
+            protocol = "omprog"
+            [[inputs]]
+            path = "/var/log/audit/audit.log*"
+            follow = true
+            [[sinks]]
+            type = "file"
+            path = "f.ndjson"
+            max_size = "10MiB"
+            max_age = "1d"
+            format = "ecs"
+            [[sinks]]
+            type = "webhook"
+            url = "http://127.0.0.1:8080/findings"
+            "#,
+        )
+        .expect("valid");
+        assert_eq!(c.inputs[0].kind, InputKind::Http);
+        assert_eq!(c.inputs[0].display_name(), "auditd");
+        assert_eq!(c.inputs[1].transport, Some(SyslogTransport::Udp));
+        assert_eq!(c.inputs[2].protocol, Some(StdinProtocol::Omprog));
+        assert_eq!(c.inputs[3].kind, InputKind::File);
+        assert_eq!(c.sinks[0].format, FindingFormat::Ecs);
+        assert_eq!(c.sinks[1].kind, SinkKind::Webhook);
+        assert_eq!(c.server.max_body, ByteSize(2 << 20));
+    }
+
+    #[test]
+    fn misplaced_and_unknown_live_keys_are_all_reported() {
+        let err = Config::parse(
+            r#"
+            [[inputs]]
+            type = "http"
+            format = "auditd"
+            listen = "127.0.0.1:1"
+            colour = "red"
+            [[inputs]]
+            type = "syslog"
+            format = "auditd"
+            listen = "localhost"
+            [[inputs]]
+            type = "stdin"
+            [[sinks]]
+            type = "file"
+            url = "http://x"
+            [[sinks]]
+            type = "webhook"
+            url = "ftp://x"
+            retries = 3
+            "#,
+        )
+        .expect_err("invalid");
+        let all = err.join("\n");
+        for want in [
+            "inputs[0].listen does not apply to a http input",
+            "unknown key `inputs.0.colour`",
+            "inputs[1].listen",
+            "inputs[2].format is required",
+            "sinks[0].path is required",
+            "sinks[0].url does not apply to a file sink",
+            "sinks[1].url \"ftp://x\"",
+            "unknown key `sinks.1.retries`",
+            "need server.listen",
+        ] {
+            assert!(all.contains(want), "missing {want:?} in:\n{all}");
+        }
     }
 }

@@ -13,7 +13,7 @@
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use dumpwatch_config::{Config, SinkConfig};
+use dumpwatch_config::Config;
 use dumpwatch_normalize::Format;
 use dumpwatch_runtime::cache::ArtifactCache;
 use dumpwatch_runtime::{Limits, Runtime};
@@ -23,6 +23,7 @@ pub mod dedup;
 pub mod enrich;
 pub mod flow;
 pub mod live;
+pub mod metrics;
 pub mod prefilter;
 pub mod sink;
 pub mod source;
@@ -33,7 +34,7 @@ pub mod watermark;
 use analytics::{ModuleSource, load_all};
 use dumpwatch_state::Store;
 use flow::{Flow, FlowSettings, SourceCheckpoint};
-use sink::{FileSink, Sink, StdoutSink};
+use sink::Sink;
 use source::{DeadLetter, InputReader, InputSpec};
 use summary::{AnalyticLine, RunSummary};
 
@@ -102,28 +103,7 @@ pub fn cache_dir(cfg: &Config) -> Option<PathBuf> {
 
 /// The configured sinks (stdout when none is configured).
 pub fn open_sinks(cfg: &Config) -> Result<Vec<Box<dyn Sink>>, Vec<String>> {
-    if cfg.sinks.is_empty() {
-        return Ok(vec![Box::new(StdoutSink::new())]);
-    }
-    let mut out: Vec<Box<dyn Sink>> = Vec::new();
-    let mut problems = Vec::new();
-    for s in &cfg.sinks {
-        match s {
-            SinkConfig::Stdout { .. } => out.push(Box::new(StdoutSink::new())),
-            SinkConfig::File { path, .. } => {
-                let p = cfg.resolve(path);
-                match FileSink::open(&p) {
-                    Ok(f) => out.push(Box::new(f)),
-                    Err(e) => problems.push(format!("sink {}: {e}", p.display())),
-                }
-            }
-        }
-    }
-    if problems.is_empty() {
-        Ok(out)
-    } else {
-        Err(problems)
-    }
+    sink::open(cfg, None)
 }
 
 /// The modules directory's analytics, if one is configured.
@@ -218,6 +198,19 @@ pub fn build(
     ))
 }
 
+/// Where a replay stands, for a progress display.
+#[derive(Clone, Debug)]
+pub struct Progress<'a> {
+    /// Index of the input being read, and how many there are.
+    pub input: usize,
+    pub inputs: usize,
+    pub path: &'a str,
+    /// Bytes of this input read in this run.
+    pub bytes: u64,
+    /// Events normalized from this input.
+    pub events: u64,
+}
+
 /// Lines read between checks for a due checkpoint.
 const LINES_PER_PUMP: usize = 4096;
 
@@ -226,6 +219,17 @@ const LINES_PER_PUMP: usize = 4096;
 /// their stored positions. Inputs that cannot be read are reported in the
 /// summary; the others still run.
 pub fn run_inputs(flow: &mut Flow, cfg: &Config, mode: Mode, inputs: &[InputSpec]) -> RunSummary {
+    run_inputs_with_progress(flow, cfg, mode, inputs, &mut |_| {})
+}
+
+/// [`run_inputs`], reporting progress after every pump of lines.
+pub fn run_inputs_with_progress(
+    flow: &mut Flow,
+    cfg: &Config,
+    mode: Mode,
+    inputs: &[InputSpec],
+    progress: &mut dyn FnMut(&Progress<'_>),
+) -> RunSummary {
     let started = Instant::now();
     let mut summary = RunSummary::default();
     let restored = match flow.restore() {
@@ -298,6 +302,14 @@ pub fn run_inputs(flow: &mut Flow, cfg: &Config, mode: Mode, inputs: &[InputSpec
                     false
                 }
             };
+            let r = reader.report();
+            progress(&Progress {
+                input: n,
+                inputs: inputs.len(),
+                path: &spec.path,
+                bytes: r.bytes,
+                events: r.stats.normalized,
+            });
             positions[n].record = reader.position();
             positions[n]
                 .state_changes

@@ -89,7 +89,7 @@ impl DeadLetter {
         })
     }
 
-    fn write(&mut self, source: &str, e: &RecordError) -> io::Result<()> {
+    pub(crate) fn write(&mut self, source: &str, e: &RecordError) -> io::Result<()> {
         let v = json!({
             "source": source,
             "line": e.pos.line,

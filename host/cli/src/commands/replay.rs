@@ -1,13 +1,16 @@
 //! `dumpwatch replay`: logs in, findings out, through fresh analytics.
+//! Progress (bytes, events, events/s) goes to stderr: a bar on a
+//! terminal, a plain line every few seconds otherwise.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Result;
-use dumpwatch_pipeline::{Mode, StateOptions, build, open_sinks, run_inputs};
+use dumpwatch_pipeline::{Mode, StateOptions, build, open_sinks, run_inputs_with_progress};
 
 use crate::inputs::{expand, formats_help, parse_format};
 use crate::modules::{load_config, problems, sources};
+use crate::progress::ReplayProgress;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -54,7 +57,11 @@ pub fn run(args: Args) -> Result<ExitCode> {
         reset: args.reset_state,
     };
     let mut flow = build(&cfg, modules, sinks, &state).map_err(|p| problems("pipeline", p))?;
-    let summary = run_inputs(&mut flow, &cfg, Mode::Replay, &inputs);
+    let mut progress = ReplayProgress::new(&inputs);
+    let summary = run_inputs_with_progress(&mut flow, &cfg, Mode::Replay, &inputs, &mut |p| {
+        progress.update(p)
+    });
+    progress.finish();
     eprint!("{}", summary.render());
     if summary.unreadable.is_empty() && summary.fatal.is_none() {
         Ok(ExitCode::SUCCESS)

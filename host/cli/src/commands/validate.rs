@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Result;
-use dumpwatch_config::{Config, SinkConfig};
+use dumpwatch_config::{Config, InputKind, SinkKind};
 use dumpwatch_normalize::Format;
 
 use crate::modules::sources;
@@ -32,8 +32,13 @@ pub fn run(args: Args) -> Result<ExitCode> {
         {
             problems.push(format!("inputs[{i}].format: unknown format {f:?}"));
         }
-        if input.path != "-" && !cfg.resolve(Path::new(&input.path)).exists() {
-            problems.push(format!("inputs[{i}].path: {} does not exist", input.path));
+        if input.kind == InputKind::File
+            && let Some(path) = &input.path
+            && path != "-"
+            && !path.contains(['*', '?', '[', '{'])
+            && !cfg.resolve(Path::new(path)).exists()
+        {
+            problems.push(format!("inputs[{i}].path: {path} does not exist"));
         }
     }
     for name in cfg.time.lateness.keys() {
@@ -42,7 +47,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
         }
     }
     for s in &cfg.sinks {
-        if let SinkConfig::File { path, .. } = s {
+        if s.kind == SinkKind::File
+            && let Some(path) = &s.path
+        {
             let p = cfg.resolve(path);
             let dir = p.parent().map(Path::to_path_buf).unwrap_or_default();
             if !dir.as_os_str().is_empty() && !dir.exists() {

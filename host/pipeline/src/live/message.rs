@@ -6,6 +6,8 @@
 //! outruns the engine blocks (files, stdin) or answers "busy" (HTTP), so
 //! memory stays bounded and nothing is dropped.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender, TrySendError};
 use std::time::Duration;
 
@@ -115,16 +117,25 @@ impl ControlHandle {
 pub struct SourceHandle {
     pub id: SourceId,
     tx: SyncSender<Msg>,
+    /// Messages sent and not yet received by the engine (the queue-depth
+    /// metric; the engine decrements it).
+    queued: Arc<AtomicI64>,
 }
 
 impl SourceHandle {
-    pub(crate) fn new(id: SourceId, tx: SyncSender<Msg>) -> SourceHandle {
-        SourceHandle { id, tx }
+    pub(crate) fn new(id: SourceId, tx: SyncSender<Msg>, queued: Arc<AtomicI64>) -> SourceHandle {
+        SourceHandle { id, tx, queued }
+    }
+
+    fn sent(&self) {
+        self.queued.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Send (blocking while the engine is behind).
     pub fn send(&self, msg: Msg) -> Result<(), Closed> {
-        self.tx.send(msg).map_err(|_| Closed)
+        self.tx.send(msg).map_err(|_| Closed)?;
+        self.sent();
+        Ok(())
     }
 
     /// Send unless the engine is behind.
@@ -132,18 +143,20 @@ impl SourceHandle {
         self.tx.try_send(msg).map_err(|e| match e {
             TrySendError::Full(_) => TrySendErr::Full,
             TrySendError::Disconnected(_) => TrySendErr::Closed,
-        })
+        })?;
+        self.sent();
+        Ok(())
     }
 
     pub fn done(&self, report: InputReport) {
-        let _ = self.tx.send(Msg::Done {
+        let _ = self.send(Msg::Done {
             src: self.id,
             report,
         });
     }
 
     pub fn failed(&self, error: String) {
-        let _ = self.tx.send(Msg::Failed {
+        let _ = self.send(Msg::Failed {
             src: self.id,
             error,
         });

@@ -15,9 +15,15 @@
 //! a persistent store they are acknowledged once processed.
 
 pub mod file;
+pub mod hosts;
+pub mod http;
 pub mod message;
+pub mod stdin;
+pub mod syslog;
+pub mod tail;
 
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, SyncSender};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -26,8 +32,12 @@ use dumpwatch_state::SourceRecord;
 pub use message::{Ack, AckWaiter, Closed, Control, ControlHandle, Msg, SourceHandle, TrySendErr};
 
 use crate::flow::{Flow, RestoreReport, SourceCheckpoint};
+use crate::metrics::{EngineObserver, Metrics};
 use crate::source::InputReport;
 use crate::summary::{AnalyticLine, RunSummary};
+
+/// How often the engine's counts are copied to the metrics.
+const OBSERVE_EVERY: Duration = Duration::from_millis(500);
 
 /// Timing of the engine thread.
 #[derive(Clone, Debug)]
@@ -69,6 +79,9 @@ pub struct LiveEngine {
     sources: Vec<LiveSource>,
     restored: RestoreReport,
     reloader: Option<Reloader>,
+    // metrics hook: messages in the channel, and the copier of counts.
+    queued: Arc<AtomicI64>,
+    observer: Option<EngineObserver>,
 }
 
 /// What a reload does to the flow, returning a description of the change.
@@ -94,6 +107,8 @@ impl LiveEngine {
             sources: Vec::new(),
             restored,
             reloader: None,
+            queued: Arc::new(AtomicI64::new(0)),
+            observer: None,
         })
     }
 
@@ -144,7 +159,7 @@ impl LiveEngine {
             done: false,
             failed: None,
         });
-        SourceHandle::new(id, self.tx.clone())
+        SourceHandle::new(id, self.tx.clone(), self.queued.clone())
     }
 
     fn checkpoints(&mut self) -> Vec<SourceCheckpoint> {
@@ -164,6 +179,22 @@ impl LiveEngine {
         match self.reloader.as_mut() {
             Some(r) => r(&mut self.flow),
             None => Err("this engine was started without a reload source".into()),
+        }
+    }
+
+    /// Publish the engine's counts to `metrics` (every observation tick).
+    pub fn set_metrics(&mut self, metrics: Arc<Metrics>) {
+        self.observer = Some(EngineObserver::new(metrics));
+    }
+
+    fn observe(&mut self) {
+        if let Some(o) = self.observer.as_mut() {
+            let flow = &self.flow;
+            let sources = self
+                .sources
+                .iter()
+                .map(|s| (&s.report, flow.time_stats(s.checkpoint.id)));
+            o.observe(flow, sources, self.queued.load(Ordering::Relaxed));
         }
     }
 
@@ -196,6 +227,7 @@ impl LiveEngine {
         let mut oldest_ack: Option<Instant> = None;
         let mut last_flush = Instant::now();
         let persistent = self.flow.is_persistent();
+        let mut last_observed = Instant::now();
         loop {
             if stop.load(Ordering::Relaxed) {
                 break;
@@ -203,7 +235,14 @@ impl LiveEngine {
             if !self.sources.is_empty() && self.sources.iter().all(|s| s.done) {
                 break;
             }
-            match self.rx.recv_timeout(tick) {
+            let received = self.rx.recv_timeout(tick);
+            if matches!(
+                received,
+                Ok(Msg::Events { .. } | Msg::Done { .. } | Msg::Failed { .. })
+            ) {
+                self.queued.fetch_sub(1, Ordering::Relaxed);
+            }
+            match received {
                 Ok(Msg::Events {
                     src,
                     mut events,
@@ -246,7 +285,11 @@ impl LiveEngine {
                     self.flow.finish_source(src);
                 }
                 Ok(Msg::Control(Control::Reload(reply))) => {
-                    let _ = reply.send(self.reload());
+                    let r = self.reload();
+                    if let Some(o) = &self.observer {
+                        o.reload(r.is_ok());
+                    }
+                    let _ = reply.send(r);
                 }
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
@@ -259,6 +302,10 @@ impl LiveEngine {
                 self.flow.flush_batches();
                 self.flow.tick(now_ms(), idle_ms);
                 last_flush = Instant::now();
+            }
+            if last_observed.elapsed() >= OBSERVE_EVERY {
+                self.observe();
+                last_observed = Instant::now();
             }
             let acks_due = oldest_ack.is_some_and(|t| t.elapsed() >= self.opts.ack_delay);
             if self.flow.checkpoint_due() || acks_due {
@@ -318,6 +365,10 @@ impl LiveEngine {
                 quarantined: a.quarantined,
             })
             .collect();
+        self.observe();
+        if let Some(o) = &self.observer {
+            o.stopped();
+        }
         summary.sink_errors = self.flow.sink_errors;
         summary.checkpoints = self.flow.checkpoints;
         summary.elapsed = started.elapsed();
