@@ -15,6 +15,8 @@ use std::process::Command;
 /// Shipped analytics: (crate name, analytic id).
 const SHIPPED: &[(&str, &str)] = &[
     ("an0676-linux", "AN0676"),
+    ("an0677-windows", "AN0677"),
+    ("an0678-macos", "AN0678"),
     ("an0679-aws", "AN0679"),
     ("an0680-saas", "AN0680"),
 ];

@@ -5,5 +5,7 @@
 #![allow(clippy::unwrap_used)]
 
 mod an0676;
+mod an0677;
+mod an0678;
 mod an0679;
 mod an0680;

@@ -17,6 +17,7 @@
 //! | [`wildcard`] | wildcard lists for text that is not a path (ARNs, table names, user agents): `*` crosses every character |
 //! | [`reorder`] | a buffer that releases observations in event-time order once the watermark passed them |
 //! | [`digest`] | a stable digest of a finding, to emit a re-rendered finding only when it changed |
+//! | [`domain`] | domain lists matching a domain and its subdomains (cloud storage, sync services) |
 //! | [`event`] | accountable user, process name, class, destination of an event |
 //! | [`state`], [`codec`], [`intern`] | keyed state with dirty tracking, `full`/`changes` snapshots with a format check, postcard encoding, interned strings |
 //! | [`evidence`], [`uid`], [`severity`], [`attack`] | bounded, order-independent evidence; deterministic finding uids; severity raising; ATT&CK constants |
@@ -148,6 +149,7 @@ pub mod attack;
 pub mod bindings;
 pub mod codec;
 pub mod collections;
+pub mod domain;
 pub mod digest;
 pub mod event;
 pub mod evidence;

@@ -14,6 +14,8 @@
 
 use std::net::IpAddr;
 
+mod endpoint;
+
 use crate::address::from_ip;
 use crate::types::*;
 

@@ -1,0 +1,247 @@
+//! Event-time housekeeping: making pending tool starts final, expiring
+//! pending events, names and retained windows, keeping the agenda, and
+//! enforcing the memory caps (MaxOpenWindows, MaxPendingEvents,
+//! MaxNamesPerHost) by evicting the oldest with a warning.
+
+use dumpwatch_sdk::collections::trim;
+use dumpwatch_sdk::intern::Sym;
+use dumpwatch_sdk::log;
+
+use super::{Engine, HostState};
+use crate::config::Config;
+use crate::observe::Kind;
+
+impl Engine {
+    /// First half of what is due for `host` at the current watermark (it
+    /// was just taken off the agenda): place the tool starts the watermark
+    /// made final. The windows this opens or changes are emitted before
+    /// [`Engine::housekeep`] may drop them.
+    pub(super) fn finalize_starts(&mut self, host: &Sym) {
+        let watermark = self.watermark;
+        let Some(host_state) = self.hosts.get_mut(host) else {
+            return;
+        };
+        host_state.due = i64::MAX;
+        let mut finals = Vec::new();
+        let mut index = 0;
+        while index < host_state.pending.len() {
+            let candidate = &host_state.pending[index];
+            if candidate.kind == Kind::Exec && candidate.time <= watermark {
+                finals.push(host_state.pending.swap_remove(index));
+            } else {
+                index += 1;
+            }
+        }
+        if !finals.is_empty() {
+            self.pending_count -= finals.len();
+            self.dirty_pending.mark(host.clone());
+            finals.sort_by(|a, b| a.order_key().cmp(&b.order_key()));
+            for exec in finals {
+                self.place_final(host, exec);
+            }
+        }
+    }
+
+    /// Second half: drop what the watermark made useless and put the host
+    /// back on the agenda.
+    pub(super) fn housekeep(&mut self, host: &Sym) {
+        let watermark = self.watermark;
+        let config = &self.config;
+        let Some(host_state) = self.hosts.get_mut(host) else {
+            return;
+        };
+        // Retained windows past LateRetention.
+        let retention = config.late_retention_ms;
+        let mut dropped = 0;
+        for entry in &mut host_state.users {
+            let before = entry.windows.len();
+            entry
+                .windows
+                .retain(|window| window.end.saturating_add(retention) >= watermark);
+            if entry.windows.len() != before {
+                dropped += before - entry.windows.len();
+                self.dirty_windows.mark((host.clone(), entry.user.clone()));
+            }
+        }
+        host_state.users.retain(|entry| !entry.windows.is_empty());
+        self.window_count -= dropped;
+
+        // Pending events no window can claim any more.
+        let slack = config.slack_ms;
+        let before = host_state.pending.len();
+        host_state.pending.retain(|candidate| {
+            candidate.kind == Kind::Exec || candidate.time.saturating_add(slack) >= watermark
+        });
+        if host_state.pending.len() != before {
+            self.pending_count -= before - host_state.pending.len();
+            self.dirty_pending.mark(host.clone());
+        }
+
+        // Names no connection can use any more.
+        let forget_before = watermark
+            .saturating_sub(config.name_retention_ms)
+            .saturating_sub(slack);
+        if host_state.names.expire(forget_before) > 0 {
+            self.dirty_names.mark(host.clone());
+        }
+
+        trim(&mut host_state.pending);
+        for entry in &mut host_state.users {
+            trim(&mut entry.windows);
+        }
+        trim(&mut host_state.users);
+
+        if host_state.is_empty() {
+            self.hosts.remove(host);
+        } else {
+            let due = next_due(host_state, config);
+            Engine::schedule(&mut self.agenda, host, host_state, due);
+        }
+    }
+
+    /// Recompute every host's due time (after restore or reconfigure).
+    pub(super) fn rebuild_agenda(&mut self) {
+        self.agenda.clear();
+        for (host, host_state) in &mut self.hosts {
+            host_state.due = i64::MAX;
+            let due = next_due(host_state, &self.config);
+            if due != i64::MAX {
+                Engine::schedule(&mut self.agenda, host, host_state, due);
+            }
+        }
+    }
+
+    /// Evict the oldest windows, pending events and names past the caps.
+    pub(super) fn enforce_caps(&mut self) {
+        if self.window_count > self.config.max_windows {
+            self.evict_windows();
+        }
+        if self.pending_count > self.config.max_pending {
+            self.evict_pending();
+        }
+        let max_names = self.config.max_names;
+        for (host, host_state) in &mut self.hosts {
+            let forgotten = host_state.names.cap(max_names);
+            if forgotten > 0 {
+                self.dirty_names.mark(host.clone());
+                log::warn(&format!(
+                    "MaxNamesPerHost ({max_names}) reached on {host}: forgot the {forgotten} oldest answers; \
+                     some connections may stay unnamed"
+                ));
+            }
+        }
+    }
+
+    /// Evict the oldest windows (by anchor) down to the cap less 1/64 of
+    /// it, so a stream at the cap does not evict on every batch.
+    fn evict_windows(&mut self) {
+        let cap = self.config.max_windows;
+        let target = cap - cap / 64;
+        let excess = self.window_count - target;
+        let mut anchors: Vec<i64> = self
+            .hosts
+            .values()
+            .flat_map(|host_state| host_state.users.iter())
+            .flat_map(|entry| entry.windows.iter().map(|window| window.anchor))
+            .collect();
+        let (_, &mut cutoff, _) = anchors.select_nth_unstable(excess - 1);
+        let mut at_cutoff = excess - anchors.iter().filter(|&&anchor| anchor < cutoff).count();
+        let mut evicted = 0;
+        for (host, host_state) in &mut self.hosts {
+            for entry in &mut host_state.users {
+                let before = entry.windows.len();
+                entry.windows.retain(|window| {
+                    let evict =
+                        window.anchor < cutoff || (window.anchor == cutoff && at_cutoff > 0);
+                    if window.anchor == cutoff && evict {
+                        at_cutoff -= 1;
+                    }
+                    !evict
+                });
+                if entry.windows.len() != before {
+                    evicted += before - entry.windows.len();
+                    self.dirty_windows.mark((host.clone(), entry.user.clone()));
+                }
+            }
+            host_state.users.retain(|entry| !entry.windows.is_empty());
+        }
+        self.window_count -= evicted;
+        self.hosts.retain(|_, host_state| !host_state.is_empty());
+        self.rebuild_agenda();
+        log::warn(&format!(
+            "MaxOpenWindows ({cap}) reached: evicted the {evicted} oldest windows (anchored at or before {cutoff}); \
+             their findings will not be updated any more"
+        ));
+    }
+
+    /// Drop the oldest pending events down to the cap less 1/64 of it.
+    fn evict_pending(&mut self) {
+        let cap = self.config.max_pending;
+        let target = cap - cap / 64;
+        let excess = self.pending_count - target;
+        let mut times: Vec<i64> = self
+            .hosts
+            .values()
+            .flat_map(|host_state| host_state.pending.iter().map(|candidate| candidate.time))
+            .collect();
+        let (_, &mut cutoff, _) = times.select_nth_unstable(excess - 1);
+        let mut at_cutoff = excess - times.iter().filter(|&&time| time < cutoff).count();
+        let mut dropped = 0;
+        for (host, host_state) in &mut self.hosts {
+            let before = host_state.pending.len();
+            host_state.pending.retain(|candidate| {
+                let drop = candidate.time < cutoff || (candidate.time == cutoff && at_cutoff > 0);
+                if candidate.time == cutoff && drop {
+                    at_cutoff -= 1;
+                }
+                !drop
+            });
+            if host_state.pending.len() != before {
+                dropped += before - host_state.pending.len();
+                self.dirty_pending.mark(host.clone());
+            }
+            trim(&mut host_state.pending);
+        }
+        self.pending_count -= dropped;
+        self.hosts.retain(|_, host_state| !host_state.is_empty());
+        self.rebuild_agenda();
+        log::warn(&format!(
+            "MaxPendingEvents ({cap}) reached: dropped the {dropped} oldest pending events (at or before {cutoff}); \
+             windows not final yet may miss them"
+        ));
+    }
+}
+
+/// The next time `host_state` needs attention: a pending start becoming
+/// final, a pending event expiring, a name expiring, a retained window
+/// expiring.
+fn next_due(host_state: &HostState, config: &Config) -> i64 {
+    let slack = config.slack_ms;
+    let pending = host_state
+        .pending
+        .iter()
+        .map(|candidate| match candidate.kind {
+            Kind::Exec => candidate.time,
+            _ => candidate.time.saturating_add(slack).saturating_add(1),
+        });
+    let windows = host_state
+        .users
+        .iter()
+        .flat_map(|entry| entry.windows.iter())
+        .map(|window| {
+            window
+                .end
+                .saturating_add(config.late_retention_ms)
+                .saturating_add(1)
+        });
+    let names = host_state.names.oldest().map(|time| {
+        time.saturating_add(config.name_retention_ms)
+            .saturating_add(slack)
+            .saturating_add(1)
+    });
+    pending
+        .chain(windows)
+        .chain(names)
+        .min()
+        .unwrap_or(i64::MAX)
+}
