@@ -388,3 +388,6 @@ fn flush(decoders: &mut HostDecoders, handle: &SourceHandle) -> bool {
         })
         .is_ok()
 }
+
+#[cfg(test)]
+mod tests;
