@@ -85,8 +85,9 @@ pub struct SinkConfig {
     pub retry_backoff: Option<DurationSetting>,
     /// webhook: longest retry delay; default 30s.
     pub max_backoff: Option<DurationSetting>,
-    /// webhook: findings waiting to be sent at most; past it the oldest
-    /// wait goes to the dead-letter file. Default 10000.
+    /// webhook: findings waiting to be sent at most; past it new findings
+    /// go to the dead-letter file at once (the engine never waits on the
+    /// network). Default 10000.
     pub queue: Option<usize>,
     /// webhook: where findings that could not be delivered are appended
     /// (NDJSON with the reason). Default: `webhook-dead-letter.ndjson` in

@@ -92,6 +92,12 @@ fn retries_after_503_then_delivers_once() {
     s.emit(r#"{"n":1}"#).unwrap();
     s.emit(r#"{"n":2}"#).unwrap();
     s.flush().unwrap();
+    // While it retries, a checkpoint does not wait: wait here.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while server.bodies.lock().unwrap().len() < 3 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    drop(s);
     let bodies = server.bodies.lock().unwrap().clone();
     assert_eq!(bodies.len(), 3, "two refusals, one delivery: {bodies:?}");
     for (auth, body) in &bodies {
@@ -113,7 +119,12 @@ fn final_failure_and_refusal_go_to_the_dead_letter_file() {
     s.emit(r#"{"n":1}"#).unwrap();
     s.flush().unwrap();
     s.emit(r#"{"n":2}"#).unwrap();
+    // The endpoint is failing: a checkpoint does not wait any more; the
+    // sender still works through its queue, and stopping waits for it.
+    let t = std::time::Instant::now();
     s.flush().unwrap();
+    assert!(t.elapsed() < Duration::from_millis(500));
+    drop(s);
     let text = std::fs::read_to_string(&dl).unwrap();
     let recs: Vec<serde_json::Value> = text
         .lines()

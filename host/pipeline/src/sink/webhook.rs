@@ -8,8 +8,8 @@
 //! cannot take — to a dead-letter file with the reason. `flush`, called at
 //! each checkpoint's delivery, waits a bounded time for the queue to
 //! drain, so in the normal case a delivery recorded in the store has been
-//! posted; when the endpoint is down the engine goes on and the sender
-//! keeps retrying in the background.
+//! posted; while the endpoint is failing it does not wait at all — the
+//! engine goes on and the sender keeps retrying in the background.
 //!
 //! Delivery is at least once: after a crash, the findings of the last
 //! checkpoint are delivered again; receivers deduplicate by
@@ -55,6 +55,9 @@ struct Shared {
     progress: Mutex<Progress>,
     changed: Condvar,
     stop: AtomicBool,
+    /// The last attempt failed: the endpoint is down or refusing, so a
+    /// checkpoint does not wait for the queue to drain.
+    failing: AtomicBool,
 }
 
 /// A webhook destination for findings.
@@ -123,6 +126,7 @@ impl WebhookSink {
             progress: Mutex::new(Progress::default()),
             changed: Condvar::new(),
             stop: AtomicBool::new(false),
+            failing: AtomicBool::new(false),
         });
         let dead_letter = Arc::new(Mutex::new(DeadLetterFile {
             path: opts.dead_letter.clone(),
@@ -192,6 +196,11 @@ impl Sink for WebhookSink {
         let deadline = Instant::now() + self.flush_timeout;
         let mut p = self.lock();
         while p.finished < p.queued {
+            if self.shared.failing.load(Ordering::Relaxed) {
+                // Retrying in the background: waiting would only stall the
+                // engine (and every acknowledgement behind it).
+                break;
+            }
             let left = deadline.saturating_duration_since(Instant::now());
             if left.is_zero() {
                 tracing::warn!(sink = %self.name, waiting = p.queued - p.finished, "findings still queued for the webhook; sending goes on in the background");
@@ -283,7 +292,11 @@ impl Sender {
         let mut delay = self.opts.retry_backoff;
         let mut attempt = 1;
         loop {
-            match self.attempt(&body) {
+            let outcome = self.attempt(&body);
+            self.shared
+                .failing
+                .store(!matches!(outcome, Attempt::Sent), Ordering::Relaxed);
+            match outcome {
                 Attempt::Sent => {
                     self.count("sent", batch.len());
                     return;
