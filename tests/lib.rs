@@ -64,20 +64,29 @@ pub struct Audit {
     blocks: Vec<Vec<String>>,
     serial: u64,
     last: String,
+    /// Epoch seconds event times count from ([`T0`] unless set).
+    base: f64,
 }
 
 impl Audit {
     pub fn new() -> Audit {
+        Audit::starting(T0)
+    }
+
+    /// Events timed from `base` (epoch seconds) instead of [`T0`]: live
+    /// tests use the wall clock, since idle sources' watermarks follow it.
+    pub fn starting(base: f64) -> Audit {
         Audit {
             blocks: Vec::new(),
             serial: 4000,
             last: String::new(),
+            base,
         }
     }
 
     fn header(&mut self, secs: f64) -> String {
         self.serial += 1;
-        let t = T0 + secs;
+        let t = self.base + secs;
         self.last = format!("{:.3}:{}", t, self.serial);
         format!("msg=audit({}):", self.last)
     }

@@ -22,7 +22,16 @@ const SHIPPED: &[(&str, &str)] = &[
 ];
 
 /// Guests built only for tests (hostile or example analytics).
-const TEST_GUESTS: &[&str] = &[];
+const TEST_GUESTS: &[&str] = &[
+    "hostile-loop",
+    "hostile-memory",
+    "hostile-trap",
+    "hostile-flood",
+    "hostile-wasi",
+    "world-v2",
+    "swap-v1",
+    "swap-v2",
+];
 
 const TARGET: &str = "wasm32-wasip2";
 

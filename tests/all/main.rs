@@ -9,3 +9,5 @@ mod an0677;
 mod an0678;
 mod an0679;
 mod an0680;
+mod reload;
+mod sandbox;

@@ -11,6 +11,7 @@ mod commands;
 mod inputs;
 mod modules;
 mod progress;
+mod watch;
 
 /// Catch database theft in your logs: MITRE ATT&CK DET0242 analytics as
 /// sandboxed WebAssembly components.
@@ -42,6 +43,10 @@ enum Command {
     Validate(commands::validate::Args),
     /// Inspect the checkpoint store.
     State(commands::state::Args),
+    /// Make an ed25519 key pair for signing modules.
+    Keygen(commands::sign::KeygenArgs),
+    /// Sign module files (writes `<module>.sig` beside each).
+    Sign(commands::sign::SignArgs),
 }
 
 fn main() -> ExitCode {
@@ -60,6 +65,8 @@ fn main() -> ExitCode {
         Command::Inspect(a) => commands::inspect::run(a),
         Command::Validate(a) => commands::validate::run(a),
         Command::State(a) => commands::state::run(a),
+        Command::Keygen(a) => commands::sign::keygen(a),
+        Command::Sign(a) => commands::sign::sign_modules(a),
     };
     match result {
         Ok(code) => code,

@@ -76,6 +76,9 @@ pub struct Config {
     /// The HTTP listener: ingest, metrics, health, admin.
     #[serde(default)]
     pub server: ServerConfig,
+    /// Which third-party modules are trusted.
+    #[serde(default)]
+    pub trust: TrustConfig,
     /// Directory of the config file (relative paths resolve against it).
     #[serde(skip)]
     pub base_dir: PathBuf,
@@ -105,6 +108,9 @@ pub struct EngineConfig {
     /// How long the host remembers an emitted finding's uid, past the end
     /// of its events in event time, to tell updates from new findings.
     pub dedup_retention: DurationSetting,
+    /// In `run`, watch the modules directory and the config file and
+    /// reload what changed (SIGHUP and the admin call reload too).
+    pub watch: bool,
     /// Directory of the checkpoint store (`state.redb`). Without it state
     /// lives in memory and nothing survives a restart.
     pub state_dir: Option<PathBuf>,
@@ -131,6 +137,7 @@ impl Default for EngineConfig {
             max_line_bytes: ByteSize(4 << 20),
             dead_letter: None,
             dedup_retention: DurationSetting::from_secs(24 * 3600),
+            watch: true,
             state_dir: None,
             checkpoint_interval: DurationSetting::from_secs(10),
             checkpoint_events: 100_000,
@@ -200,6 +207,20 @@ impl Default for TimeConfig {
             idle_timeout: DurationSetting::from_secs(300),
         }
     }
+}
+
+/// `[trust]`: signatures of third-party modules.
+#[derive(Clone, Debug, Default, Deserialize)]
+pub struct TrustConfig {
+    /// Refuse modules of the modules directory without a valid signature
+    /// (`<module>.wasm.sig`) by one of `trusted_keys`. A signature that is
+    /// present but invalid is refused either way.
+    #[serde(default)]
+    pub require_signatures: bool,
+    /// Public keys: paths of `*.pub` files written by `dumpwatch keygen`, or
+    /// the 64 hex digits of a key.
+    #[serde(default)]
+    pub trusted_keys: Vec<String>,
 }
 
 /// `[analytics.<ID>]`

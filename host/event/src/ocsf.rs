@@ -144,10 +144,18 @@ pub fn detection_finding(f: &EmittedFinding, product: &Product<'_>) -> Value {
     if let Some(s) = &a.strategy {
         analytic["category"] = json!(s);
     }
-    let entities: Map<String, Value> = fi
+    // By kind, the first of each kind (the analytic lists the main one
+    // first); every entity, in order, under `entity_list`.
+    let mut entities = Map::new();
+    for e in &fi.entities {
+        entities
+            .entry(e.kind.clone())
+            .or_insert_with(|| json!(e.value));
+    }
+    let entity_list: Vec<Value> = fi
         .entities
         .iter()
-        .map(|e| (e.kind.clone(), json!(e.value)))
+        .map(|e| json!({ "kind": e.kind, "value": e.value }))
         .collect();
     let mut out = json!({
         "class_uid": 2004,
@@ -193,6 +201,7 @@ pub fn detection_finding(f: &EmittedFinding, product: &Product<'_>) -> Value {
             "legs": fi.legs,
             "reasons": fi.reasons,
             "entities": entities,
+            "entity_list": entity_list,
         },
     });
     if let Some(host) = fi.entities.iter().find(|e| e.kind == "host") {
@@ -272,5 +281,55 @@ mod tests {
         assert_eq!(v["device"]["hostname"], "db01");
         assert_eq!(v["risk_details"], "r1; r2");
         assert_eq!(v["metadata"]["version"], OCSF_VERSION);
+        assert_eq!(v["unmapped"]["entity_list"][0]["kind"], "host");
+    }
+
+    #[test]
+    fn several_entities_of_one_kind_are_all_kept() {
+        let f = EmittedFinding {
+            activity: FindingActivity::Create,
+            analytic: Arc::new(AnalyticInfo {
+                id: "X".into(),
+                name: "x".into(),
+                version: "1".into(),
+                strategy: None,
+                tunables_hash: "h".into(),
+            }),
+            finding: Finding {
+                uid: "u".into(),
+                title: "t".into(),
+                description: "d".into(),
+                severity: Severity::Low,
+                reasons: vec![],
+                entities: vec![
+                    Entity {
+                        kind: "bucket".into(),
+                        value: "first".into(),
+                    },
+                    Entity {
+                        kind: "bucket".into(),
+                        value: "second".into(),
+                    },
+                ],
+                start_time: 0,
+                end_time: 0,
+                attacks: vec![],
+                legs: vec![],
+                evidence: vec![],
+                event_count: 0,
+            },
+        };
+        let v = detection_finding(
+            &f,
+            &Product {
+                name: "d",
+                version: "0",
+            },
+        );
+        assert_eq!(v["unmapped"]["entities"]["bucket"], "first");
+        assert_eq!(
+            v["unmapped"]["entity_list"].as_array().map(Vec::len),
+            Some(2)
+        );
     }
 }

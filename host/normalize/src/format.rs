@@ -104,6 +104,44 @@ impl Format {
         }
     }
 
+    /// The event classes this format can produce, so the host knows which
+    /// analytics an input of it can feed (and hold back in event time).
+    pub fn event_classes(self) -> &'static [crate::EventClass] {
+        use crate::EventClass as C;
+        match self {
+            Format::Auditd => &[C::ProcessStart, C::File, C::Network],
+            Format::Zeek | Format::Suricata => &[C::Network, C::Http, C::Name],
+            Format::CloudTrail => &[C::CloudApi],
+            Format::VpcFlow => &[C::Network],
+            Format::Snowflake => &[C::Query],
+            Format::M365 => &[C::FileAccess],
+            Format::WindowsXml | Format::WindowsJson => {
+                &[C::ProcessStart, C::File, C::Network, C::Name]
+            }
+            Format::Eslogger => &[C::ProcessStart, C::File],
+            Format::UnifiedLog => &[C::ProcessStart],
+        }
+    }
+
+    /// The `source` names its events carry (Windows events name their
+    /// channel's product, the others the format).
+    pub fn event_sources(self) -> &'static [&'static str] {
+        match self {
+            Format::WindowsXml | Format::WindowsJson => &["windows-security", "sysmon"],
+            other => match other {
+                Format::Auditd => &["auditd"],
+                Format::Zeek => &["zeek"],
+                Format::Suricata => &["suricata"],
+                Format::CloudTrail => &["cloudtrail"],
+                Format::VpcFlow => &["vpc-flow"],
+                Format::Snowflake => &["snowflake"],
+                Format::M365 => &["m365"],
+                Format::Eslogger => &["eslogger"],
+                _ => &["unified-log"],
+            },
+        }
+    }
+
     pub fn from_name(name: &str) -> Option<Format> {
         Format::ALL.iter().copied().find(|f| f.name() == name)
     }

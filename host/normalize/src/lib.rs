@@ -165,6 +165,12 @@ pub trait Decoder: Send {
     /// End of input: complete and emit everything still buffered.
     fn finish(&mut self, out: &mut Output);
 
+    /// A followed input has been quiet for a while: complete what a
+    /// quiet input cannot continue any more (an auditd event whose
+    /// records all arrived), keeping anything genuinely incomplete (half a
+    /// JSON record). Unlike [`Decoder::finish`], reading goes on after it.
+    fn flush_idle(&mut self, _out: &mut Output) {}
+
     /// Position of the oldest line whose record is still buffered (not yet
     /// emitted, skipped or errored), if any. A checkpoint must not resume
     /// past it, or that record would be lost.

@@ -15,6 +15,7 @@ use crate::prefilter::Prefilter;
 use crate::tunables;
 
 /// Component bytes and where they came from.
+#[derive(Clone)]
 pub struct ModuleSource {
     /// "embedded AN0676" or a file path, for messages.
     pub origin: String,
@@ -67,6 +68,8 @@ pub struct AnalyticStats {
     pub findings_unchanged: u64,
     /// Calls that trapped, timed out or hit the memory cap.
     pub failures: u64,
+    /// Findings dropped because a call returned more than allowed.
+    pub findings_dropped: u64,
 }
 
 /// What to do when an analytic keeps failing.

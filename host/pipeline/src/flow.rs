@@ -18,6 +18,7 @@ use std::io::Write;
 use std::time::{Duration, Instant};
 
 use dumpwatch_event::{EmittedFinding, Event, FindingActivity};
+use dumpwatch_runtime::cache::ArtifactCache;
 use dumpwatch_runtime::convert::{event_to_wit, finding_from_wit};
 use dumpwatch_runtime::{CallError, Runtime, wit};
 use dumpwatch_state::{
@@ -95,6 +96,18 @@ pub struct SourceCheckpoint {
     pub state_changes: Vec<EntryChange>,
 }
 
+/// What a swap did.
+#[derive(Clone, Debug)]
+pub struct SwapOutcome {
+    pub id: String,
+    pub from: String,
+    pub to: String,
+    /// Open windows the new version took over.
+    pub windows_carried: u64,
+    /// The new version rejected the state: why, and how many windows went.
+    pub dropped: Option<(String, u64)>,
+}
+
 /// Why the flow stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
@@ -112,6 +125,9 @@ pub struct Flow {
     dedup: Dedup,
     sinks: Vec<Box<dyn Sink>>,
     watermarks: Watermarks,
+    /// Each source's format once known: an analytic is held back only by
+    /// the sources that can feed it.
+    source_formats: Vec<Option<dumpwatch_normalize::Format>>,
     time_stats: Vec<TimeStats>,
     settings: FlowSettings,
     store: Store,
@@ -124,8 +140,16 @@ pub struct Flow {
     analytic_dead_letter: Option<std::io::BufWriter<std::fs::File>>,
     /// Set when an analytic with the `stop` policy gave up.
     stop: Option<String>,
+    /// Compiled-component cache (reloads load through it).
+    cache: Option<ArtifactCache>,
+    /// Analytics unloaded since the last checkpoint: their stored state
+    /// goes with the next one.
+    dropped: Vec<String>,
     /// Checkpoints written by this run.
     pub checkpoints: u64,
+    /// Reloads applied, and reloads with a refused change.
+    pub reloads: u64,
+    pub reload_failures: u64,
     /// Sink write failures (the error is logged).
     pub sink_errors: u64,
 }
@@ -142,6 +166,7 @@ impl Flow {
         settings: FlowSettings,
         store: Store,
         analytic_dead_letter: Option<std::fs::File>,
+        cache: Option<ArtifactCache>,
     ) -> Flow {
         let outbox_mode = store.is_persistent();
         Flow {
@@ -151,6 +176,7 @@ impl Flow {
             dedup,
             sinks,
             watermarks,
+            source_formats: Vec::new(),
             time_stats: Vec::new(),
             settings,
             store,
@@ -160,7 +186,11 @@ impl Flow {
             last_checkpoint: Instant::now(),
             analytic_dead_letter: analytic_dead_letter.map(std::io::BufWriter::new),
             stop: None,
+            cache,
+            dropped: Vec::new(),
             checkpoints: 0,
+            reloads: 0,
+            reload_failures: 0,
             sink_errors: 0,
         }
     }
@@ -266,6 +296,7 @@ impl Flow {
     /// highest event time it had delivered.
     pub fn add_source(&mut self, lateness_ms: i64, restored_max_seen: Option<i64>) -> SourceId {
         self.time_stats.push(TimeStats::default());
+        self.source_formats.push(None);
         let id = self.watermarks.add_source(lateness_ms);
         if let Some(t) = restored_max_seen {
             self.watermarks.restore_max_seen(id, t);
@@ -278,6 +309,23 @@ impl Flow {
         self.watermarks.set_lateness(src, lateness_ms);
     }
 
+    /// A source's format became known (detected when it was opened).
+    pub fn set_source_format(&mut self, src: SourceId, format: dumpwatch_normalize::Format) {
+        self.source_formats[src] = Some(format);
+    }
+
+    /// The watermark of one analytic: the minimum over the sources that
+    /// can feed it (a source of unknown format might: it counts). With no
+    /// such source nothing more can arrive for it.
+    fn watermark_of(&self, i: usize) -> i64 {
+        let p = &self.analytics[i].prefilter;
+        (0..self.source_formats.len())
+            .filter(|&s| self.source_formats[s].is_none_or(|f| p.wants(f)))
+            .map(|s| self.watermarks.of(s))
+            .min()
+            .unwrap_or(i64::MAX)
+    }
+
     pub fn time_stats(&self, src: SourceId) -> &TimeStats {
         &self.time_stats[src]
     }
@@ -288,6 +336,94 @@ impl Flow {
 
     pub fn inventory(&self) -> &Inventory {
         &self.inventory
+    }
+
+    /// Count a reload (`ok`: nothing was refused).
+    pub fn note_reload(&mut self, ok: bool) {
+        self.reloads += 1;
+        if !ok {
+            self.reload_failures += 1;
+        }
+    }
+
+    /// The runtime analytics are instantiated in.
+    pub fn runtime(&self) -> &Runtime {
+        &self.rt
+    }
+
+    /// The compiled-component cache, if any.
+    pub fn cache(&self) -> Option<&ArtifactCache> {
+        self.cache.as_ref()
+    }
+
+    /// Add a configured analytic (a module that appeared on reload).
+    pub fn add_analytic(&mut self, a: Analytic) {
+        tracing::info!(analytic = %a.info.id, version = %a.info.version, "analytic loaded");
+        self.dropped.retain(|id| id != &a.info.id);
+        self.analytics.push(a);
+    }
+
+    /// Unload an analytic after processing what it was given; its stored
+    /// state goes with the next checkpoint.
+    pub fn remove_analytic(&mut self, id: &str) -> Option<Analytic> {
+        let i = self.analytics.iter().position(|a| a.info.id == id)?;
+        self.flush_batch(i);
+        let a = self.analytics.remove(i);
+        self.dropped.push(id.to_owned());
+        tracing::info!(analytic = %id, "analytic unloaded");
+        Some(a)
+    }
+
+    /// Swap a new version (module and/or tunables) of an analytic in at a
+    /// batch boundary: the old instance processes what it was given, its
+    /// full state is restored into the new one, which takes its place. A
+    /// new version that rejects the old state starts empty, and the windows
+    /// dropped are reported. The caller checkpoints after swapping.
+    pub fn replace_analytic(&mut self, mut new: Analytic) -> Result<SwapOutcome, String> {
+        let id = new.info.id.clone();
+        let Some(i) = self.analytics.iter().position(|a| a.info.id == id) else {
+            return Err(format!("{id}: not loaded"));
+        };
+        self.flush_batch(i);
+        let old = &mut self.analytics[i];
+        let windows = old
+            .instance
+            .inspect(0)
+            .map(|x| x.open_windows)
+            .unwrap_or_default();
+        let entries = old
+            .instance
+            .snapshot(wit::SnapshotMode::Full)
+            .map_err(|e| format!("{id}: cannot snapshot the running version: {e}"))?;
+        let mut outcome = SwapOutcome {
+            id: id.clone(),
+            from: old.info.version.clone(),
+            to: new.info.version.clone(),
+            windows_carried: 0,
+            dropped: None,
+        };
+        match new.instance.restore(&entries) {
+            Ok(Ok(())) => {
+                outcome.windows_carried = windows;
+                new.advanced_to = old.advanced_to;
+            }
+            Ok(Err(reason)) => {
+                tracing::error!(analytic = %id, windows, "the new version rejects the running state ({reason}); it starts empty and {windows} open windows are dropped");
+                new.reinstantiate(&self.rt)?;
+                outcome.dropped = Some((reason, windows));
+            }
+            Err(e) => return Err(format!("{id}: restore into the new version failed: {e}")),
+        }
+        new.stats = std::mem::take(&mut old.stats);
+        new.on_failure = old.on_failure;
+        // The store holds the old version's state: the next checkpoint
+        // writes the new one in full.
+        new.checkpointed = false;
+        new.checkpoint_advanced_to = old.checkpoint_advanced_to;
+        new.replay = std::mem::take(&mut old.replay);
+        new.replay_events = old.replay_events;
+        self.analytics[i] = new;
+        Ok(outcome)
     }
 
     /// Findings wait for checkpoints, which survive restarts.
@@ -355,11 +491,11 @@ impl Flow {
     /// Hand every analytic its pending batch and advance it as far as the
     /// watermark allows (`force`: even by less than the step).
     pub fn advance(&mut self, force: bool) {
-        let wm = self.watermarks.combined();
-        if wm == i64::MIN {
-            return;
-        }
         for i in 0..self.analytics.len() {
+            let wm = self.watermark_of(i);
+            if wm == i64::MIN {
+                continue;
+            }
             let last = self.analytics[i].advanced_to;
             let due = wm > last
                 && (force
@@ -371,7 +507,10 @@ impl Flow {
                 self.call_advance(i, wm);
             }
         }
-        self.dedup.expire(wm);
+        let wm = self.watermarks.combined();
+        if wm != i64::MIN {
+            self.dedup.expire(wm);
+        }
     }
 
     fn call_advance(&mut self, i: usize, wm: i64) {
@@ -488,6 +627,7 @@ impl Flow {
                 src.state_changes.clear();
             }
         }
+        cp.drop_analytics = std::mem::take(&mut self.dropped);
         cp.dedup = self.dedup.take_changes();
         cp.outbox = std::mem::take(&mut self.staged);
         let seqs = self
@@ -555,6 +695,19 @@ impl Flow {
     }
 
     fn take_findings(&mut self, i: usize, findings: Vec<wit::Finding>) {
+        let dropped = self.analytics[i].instance.take_dropped();
+        self.analytics[i].stats.findings_dropped += dropped;
+        // One call may return a finding several times as it grows: only
+        // its last version of the call goes out.
+        let mut last = std::collections::HashMap::with_capacity(findings.len());
+        for (n, f) in findings.iter().enumerate() {
+            last.insert(f.uid.clone(), n);
+        }
+        let findings = findings
+            .into_iter()
+            .enumerate()
+            .filter(|(n, f)| last.get(&f.uid) == Some(n))
+            .map(|(_, f)| f);
         for f in findings {
             let finding = finding_from_wit(f);
             let Some(activity) = self.dedup.classify(&finding) else {

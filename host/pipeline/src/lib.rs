@@ -25,9 +25,11 @@ pub mod flow;
 pub mod live;
 pub mod metrics;
 pub mod prefilter;
+pub mod reload;
 pub mod sink;
 pub mod source;
 pub mod summary;
+pub mod trust;
 pub mod tunables;
 pub mod watermark;
 
@@ -106,11 +108,25 @@ pub fn open_sinks(cfg: &Config) -> Result<Vec<Box<dyn Sink>>, Vec<String>> {
     sink::open(cfg, None)
 }
 
-/// The modules directory's analytics, if one is configured.
+/// The modules directory's analytics, if one is configured, each checked
+/// against the trust policy (signatures).
 pub fn config_modules(cfg: &Config) -> Result<Vec<ModuleSource>, Vec<String>> {
-    match &cfg.engine.modules_dir {
-        Some(d) => analytics::read_modules_dir(&cfg.resolve(d)).map_err(|e| vec![e]),
-        None => Ok(Vec::new()),
+    let Some(d) = &cfg.engine.modules_dir else {
+        return Ok(Vec::new());
+    };
+    let trust = trust::TrustPolicy::from_config(cfg)?;
+    let mut problems = Vec::new();
+    let mut out = Vec::new();
+    for m in analytics::read_modules_dir(&cfg.resolve(d)).map_err(|e| vec![e])? {
+        match trust.check(std::path::Path::new(&m.origin), &m.bytes) {
+            Ok(()) => out.push(m),
+            Err(e) => problems.push(e),
+        }
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
     }
 }
 
@@ -195,6 +211,7 @@ pub fn build(
         settings,
         store,
         analytic_dead_letter,
+        cache,
     ))
 }
 
@@ -291,6 +308,7 @@ pub fn run_inputs_with_progress(
         };
         if let Some(f) = reader.format() {
             flow.set_lateness(id, lateness_ms(cfg, mode, Some(f)));
+            flow.set_source_format(id, f);
         }
         loop {
             let more = match reader.pump(LINES_PER_PUMP, dead_letter.as_mut(), &mut |events| {

@@ -64,6 +64,9 @@ pub enum Field {
     CloudKey,
     CloudBytesIn,
     CloudError,
+    CloudParameters,
+    NetworkAllowed,
+    QueryStatus,
     QuerySystem,
     QueryText,
     QueryType,
@@ -126,6 +129,9 @@ pub const FIELD_NAMES: &[(&str, Field)] = &[
     ("cloud.key", Field::CloudKey),
     ("cloud.bytes_in", Field::CloudBytesIn),
     ("cloud.error", Field::CloudError),
+    ("cloud.parameters", Field::CloudParameters),
+    ("network.allowed", Field::NetworkAllowed),
+    ("query.status", Field::QueryStatus),
     ("query.system", Field::QuerySystem),
     ("query.text", Field::QueryText),
     ("query.query_type", Field::QueryType),
@@ -146,6 +152,8 @@ enum Value<'a> {
     Num(u64),
     Ip(IpAddr),
     List(&'a [String]),
+    /// Name/value pairs, matched as `name=value`.
+    Pairs(&'a [(String, String)]),
     Missing,
 }
 
@@ -207,11 +215,15 @@ impl Field {
             Field::NetworkBytesOut
             | Field::NetworkBytesIn
             | Field::NetworkAppProtocol
-            | Field::NetworkProtocol => match &e.activity {
+            | Field::NetworkProtocol
+            | Field::NetworkAllowed => match &e.activity {
                 Activity::Network(f) => match self {
                     Field::NetworkBytesOut => n(f.bytes_out),
                     Field::NetworkBytesIn => n(f.bytes_in),
                     Field::NetworkAppProtocol => s(&f.app_protocol),
+                    Field::NetworkAllowed => f.allowed.map_or(Value::Missing, |a| {
+                        Value::Str(if a { "true" } else { "false" })
+                    }),
                     _ => n(f.protocol),
                 },
                 _ => Value::Missing,
@@ -249,7 +261,8 @@ impl Field {
             | Field::CloudBucket
             | Field::CloudKey
             | Field::CloudBytesIn
-            | Field::CloudError => match &e.activity {
+            | Field::CloudError
+            | Field::CloudParameters => match &e.activity {
                 Activity::CloudApi(c) => match self {
                     Field::CloudProvider => Value::Str(&c.provider),
                     Field::CloudService => Value::Str(&c.service),
@@ -258,6 +271,7 @@ impl Field {
                     Field::CloudBucket => s(&c.bucket),
                     Field::CloudKey => s(&c.key),
                     Field::CloudBytesIn => n(c.bytes_in),
+                    Field::CloudParameters => Value::Pairs(&c.parameters),
                     _ => s(&c.error),
                 },
                 _ => Value::Missing,
@@ -267,13 +281,15 @@ impl Field {
             | Field::QueryType
             | Field::QueryDatabase
             | Field::QueryRows
-            | Field::QueryBytesScanned => match &e.activity {
+            | Field::QueryBytesScanned
+            | Field::QueryStatus => match &e.activity {
                 Activity::Query(q) => match self {
                     Field::QuerySystem => Value::Str(&q.system),
                     Field::QueryText => s(&q.text),
                     Field::QueryType => s(&q.query_type),
                     Field::QueryDatabase => s(&q.database),
                     Field::QueryRows => n(q.rows),
+                    Field::QueryStatus => s(&q.status),
                     _ => n(q.bytes_scanned),
                 },
                 _ => Value::Missing,
@@ -356,6 +372,9 @@ impl Test {
             (_, Matcher::Exists) => true,
             (Value::Str(v), m) => str_matches(m, v),
             (Value::List(items), m) => items.iter().any(|v| str_matches(m, v)),
+            (Value::Pairs(pairs), m) => pairs
+                .iter()
+                .any(|(k, v)| str_matches(m, &format!("{k}={v}"))),
             (Value::Num(x), Matcher::AtLeast(min)) => x >= *min,
             (Value::Num(x), m) => str_matches(m, &x.to_string()),
             (Value::Ip(ip), Matcher::Cidr(nets)) => nets.iter().any(|n| n.contains(&ip)),
@@ -466,6 +485,18 @@ impl Prefilter {
         self.by_class[class_index(e.class())].iter().any(|sub| {
             sub.sources.as_ref().is_none_or(|s| s.contains(e.source))
                 && sub.tests.iter().all(|t| t.matches(e))
+        })
+    }
+
+    /// Can an input of `format` produce an event this analytic wants?
+    pub fn wants(&self, format: dumpwatch_normalize::Format) -> bool {
+        let sources = format.event_sources();
+        format.event_classes().iter().any(|c| {
+            self.by_class[class_index(*c)].iter().any(|sub| {
+                sub.sources
+                    .as_ref()
+                    .is_none_or(|set| sources.iter().any(|s| set.contains(*s)))
+            })
         })
     }
 

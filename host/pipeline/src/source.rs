@@ -338,6 +338,17 @@ impl InputReader {
         Ok(n)
     }
 
+    /// Follow mode: the input has been quiet; let the decoder complete what
+    /// cannot continue (see `Decoder::flush_idle`).
+    pub fn flush_idle(&mut self, on_events: &mut dyn FnMut(&mut Vec<Event>)) {
+        if let Some(d) = self.decoder.as_mut() {
+            d.flush_idle(&mut self.out);
+        }
+        if !self.out.events.is_empty() {
+            on_events(&mut self.out.events);
+        }
+    }
+
     /// Has the file at the input's path been rotated (another file now) or
     /// truncated (copy-truncate) since it was opened?
     pub fn file_changed(&self) -> io::Result<FileChange> {

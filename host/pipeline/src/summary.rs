@@ -147,6 +147,13 @@ impl RunSummary {
                 st.failures,
                 if a.quarantined { ", QUARANTINED" } else { "" }
             );
+            if st.findings_dropped > 0 {
+                let _ = writeln!(
+                    s,
+                    "    {} findings dropped: calls returned more than limits.max_findings_per_call",
+                    st.findings_dropped
+                );
+            }
         }
         if self.checkpoints > 0 {
             let _ = writeln!(s, "  checkpoints written: {}", self.checkpoints);

@@ -39,6 +39,11 @@ impl AnalyticInstance {
         }
     }
 
+    /// Findings dropped by the per-call bound since the last call of this.
+    pub fn take_dropped(&mut self) -> u64 {
+        std::mem::take(&mut self.findings_dropped)
+    }
+
     /// True once a call has failed; the instance must then be replaced.
     pub fn is_poisoned(&self) -> bool {
         self.poisoned

@@ -102,6 +102,10 @@ pub fn run(args: Args) -> Result<ExitCode> {
     let opts = LiveOptions {
         batch_delay: cfg.engine.batch_delay.0,
         idle_timeout: cfg.time.idle_timeout.0,
+        lateness: dumpwatch_normalize::Format::ALL
+            .iter()
+            .map(|f| (f.name().to_owned(), lateness_ms(&cfg, Mode::Run, Some(*f))))
+            .collect(),
         ..LiveOptions::default()
     };
     let mut engine = LiveEngine::new(flow, opts).map_err(anyhow::Error::msg)?;
@@ -111,6 +115,8 @@ pub fn run(args: Args) -> Result<ExitCode> {
     for sig in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
         signal_hook::flag::register(sig, stop.clone()).context("installing signal handlers")?;
     }
+    // Hot reload: SIGHUP, the admin call and a watcher on modules and config.
+    let reload_threads = crate::watch::install(&mut engine, &args.config, &cfg, stop.clone())?;
     let dead_letter = match &cfg.engine.dead_letter {
         Some(p) => Some(Arc::new(Mutex::new(DeadLetter::open(&cfg.resolve(p))?))),
         None => None,
@@ -173,7 +179,7 @@ pub fn run(args: Args) -> Result<ExitCode> {
     if let Some(s) = server {
         s.stop();
     }
-    for t in started.threads {
+    for t in started.threads.into_iter().chain(reload_threads) {
         let _ = t.join();
     }
     if let Some(d) = &dead_letter

@@ -370,6 +370,12 @@ impl Decoder for AuditdDecoder {
         self.close_all(out);
     }
 
+    fn flush_idle(&mut self, out: &mut Output) {
+        // auditd writes an event's records together: after a quiet spell
+        // every buffered event is complete.
+        self.close_all(out);
+    }
+
     fn take_state_changes(&mut self) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
         self.procs.take_changes()
     }

@@ -100,6 +100,23 @@ fn read(
             return Ok(());
         }
         if input.follow && !progress {
+            // Quiet: complete what the decoder holds (an auditd event whose
+            // records all arrived) so it is not held until the next write.
+            let mut idle: Vec<Event> = Vec::new();
+            reader.flush_idle(&mut |e| idle.append(e));
+            if !idle.is_empty() {
+                let msg = Msg::Events {
+                    src: handle.id,
+                    events: idle,
+                    position: resumable.then(|| reader.position()),
+                    state_changes: reader.take_state_changes(),
+                    report: Some(reader.report()),
+                    ack: None,
+                };
+                if handle.send(msg).is_err() {
+                    return Ok(());
+                }
+            }
             match reader.file_changed().map_err(|e| format!("{path}: {e}"))? {
                 FileChange::Same => std::thread::sleep(input.poll),
                 FileChange::Rotated => {

@@ -50,6 +50,9 @@ pub struct LiveOptions {
     pub ack_delay: Duration,
     /// Messages the channel holds before sources wait.
     pub channel_capacity: usize,
+    /// Allowed lateness by format name, for sources whose format is
+    /// detected when they open.
+    pub lateness: std::collections::HashMap<String, i64>,
 }
 
 impl Default for LiveOptions {
@@ -59,11 +62,14 @@ impl Default for LiveOptions {
             idle_timeout: Duration::from_secs(300),
             ack_delay: Duration::from_millis(50),
             channel_capacity: 64,
+            lateness: std::collections::HashMap::new(),
         }
     }
 }
 
 struct LiveSource {
+    /// The flow knows the source's format.
+    format_known: bool,
     checkpoint: SourceCheckpoint,
     report: InputReport,
     done: bool,
@@ -146,6 +152,7 @@ impl LiveEngine {
             .cloned()
             .unwrap_or_default();
         self.sources.push(LiveSource {
+            format_known: false,
             checkpoint: SourceCheckpoint {
                 id,
                 key,
@@ -176,10 +183,18 @@ impl LiveEngine {
 
     /// Reload modules and tunables (see `reload`).
     fn reload(&mut self) -> Result<String, String> {
-        match self.reloader.as_mut() {
-            Some(r) => r(&mut self.flow),
-            None => Err("this engine was started without a reload source".into()),
+        let Some(r) = self.reloader.as_mut() else {
+            return Err("this engine was started without a reload source".into());
+        };
+        let outcome = r(&mut self.flow);
+        // Swapped analytics are checkpointed in full at once, so a crash
+        // right after a reload restores the new versions.
+        if let Err(e) = self.checkpoint() {
+            return Err(format!(
+                "reload applied, but the checkpoint after it failed: {e}"
+            ));
         }
+        outcome
     }
 
     /// Publish the engine's counts to `metrics` (every observation tick).
@@ -253,6 +268,17 @@ impl LiveEngine {
                 }) => {
                     if !events.is_empty() {
                         self.flow.touch(src, now_ms());
+                    }
+                    if !self.sources[src].format_known
+                        && let Some(f) = report.as_ref().and_then(|r| r.format)
+                    {
+                        // Detected when the input was opened: its lateness
+                        // and which analytics it can feed follow.
+                        self.flow.set_source_format(src, f);
+                        if let Some(l) = self.opts.lateness.get(f.name()) {
+                            self.flow.set_lateness(src, *l);
+                        }
+                        self.sources[src].format_known = true;
                     }
                     self.flow.ingest(src, &mut events);
                     let s = &mut self.sources[src];

@@ -1,0 +1,3 @@
+//! Sandbox test analytic `TEST-MEMORY`: see the `hostile` crate.
+
+hostile::hostile_analytic!(Hostile, "TEST-MEMORY", hostile::Misbehaviour::Memory);
