@@ -123,7 +123,7 @@ fn config(dir: &Path) -> String {
         r#"
 [engine]
 state_dir = "{dir}/state"
-checkpoint_events = 400
+checkpoint_events = 25
 cache_dir = "{cache}"
 [[inputs]]
 path = "{dir}/audit.log"

@@ -116,7 +116,8 @@ pub struct EngineConfig {
     pub state_dir: Option<PathBuf>,
     /// Checkpoint at least this often (wall clock)...
     pub checkpoint_interval: DurationSetting,
-    /// ...and after this many events.
+    /// ...and after this many events handed to analytics (events every
+    /// prefilter drops change no state and do not count).
     pub checkpoint_events: u64,
     /// Events per analytic kept since its last checkpoint to rebuild it
     /// after a trap; past it a checkpoint is taken first.

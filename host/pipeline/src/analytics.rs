@@ -109,9 +109,15 @@ pub struct Analytic {
     pub replay: Vec<ReplayOp>,
     /// Events in `replay`.
     pub replay_events: usize,
-    /// A full snapshot of this analytic is in the store (later checkpoints
-    /// write changes only).
+    /// A full snapshot of this very instance's state line is in the store
+    /// (later checkpoints write changes only). False after a swap: the
+    /// store holds the previous version's entries.
     pub checkpointed: bool,
+    /// A rebuild starts from the stored entries (then replays `replay`);
+    /// false: from an empty instance. Not the same as `checkpointed`: after
+    /// a swap whose new version took the old state, the store's entries
+    /// plus the calls since are still exactly the running state.
+    pub rebuild_from_store: bool,
     /// Failures since the last successful checkpoint (crash-loop
     /// detection).
     pub consecutive_failures: u32,
@@ -157,6 +163,7 @@ impl Analytic {
             replay: Vec::new(),
             replay_events: 0,
             checkpointed: false,
+            rebuild_from_store: false,
             consecutive_failures: 0,
             quarantined: false,
             on_failure: FailurePolicy::default(),

@@ -48,6 +48,9 @@ pub struct Dedup {
     retention_ms: i64,
     /// Uids changed or forgotten since the last checkpoint.
     dirty: std::collections::BTreeSet<String>,
+    /// No entry ends before this: `expire` is called for every batch and
+    /// skips the scan until the cutoff passes it.
+    earliest_end: i64,
 }
 
 impl Dedup {
@@ -56,12 +59,14 @@ impl Dedup {
             seen: HashMap::new(),
             retention_ms,
             dirty: Default::default(),
+            earliest_end: i64::MAX,
         }
     }
 
     /// Load the memory a checkpoint stored.
     pub fn load(&mut self, entries: impl IntoIterator<Item = (String, u128, i64)>) {
         for (uid, digest, end_time) in entries {
+            self.earliest_end = self.earliest_end.min(end_time);
             self.seen.insert(uid, Seen { digest, end_time });
         }
     }
@@ -85,6 +90,7 @@ impl Dedup {
             digest,
             end_time: f.end_time,
         };
+        self.earliest_end = self.earliest_end.min(f.end_time);
         match self.seen.insert(f.uid.clone(), entry) {
             None => {
                 self.dirty.insert(f.uid.clone());
@@ -106,14 +112,21 @@ impl Dedup {
             return;
         }
         let cutoff = watermark.saturating_sub(self.retention_ms);
+        if cutoff <= self.earliest_end {
+            return;
+        }
         let dirty = &mut self.dirty;
+        let mut earliest = i64::MAX;
         self.seen.retain(|uid, s| {
             let keep = s.end_time >= cutoff;
-            if !keep {
+            if keep {
+                earliest = earliest.min(s.end_time);
+            } else {
                 dirty.insert(uid.clone());
             }
             keep
         });
+        self.earliest_end = earliest;
     }
 
     pub fn len(&self) -> usize {

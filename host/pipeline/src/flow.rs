@@ -227,6 +227,7 @@ impl Flow {
                     a.advanced_to = rec.advanced_to;
                     a.checkpoint_advanced_to = rec.advanced_to;
                     a.checkpointed = true;
+                    a.rebuild_from_store = true;
                     report.restored.push((id.clone(), rec.open_windows));
                 }
                 Ok(Err(reason)) => {
@@ -281,6 +282,15 @@ impl Flow {
             report.redelivered = lines.len();
             self.deliver(&lines);
             self.confirm_delivery(upto)?;
+        }
+        let baselines: Vec<(String, u64)> = self
+            .sinks
+            .iter_mut()
+            .filter(|s| !loaded.delivered.contains_key(&s.name()))
+            .filter_map(|s| s.size().map(|len| (s.name(), len)))
+            .collect();
+        if !baselines.is_empty() {
+            self.store.sink_baselines(&baselines).map_err(err)?;
         }
         Ok(report)
     }
@@ -419,9 +429,19 @@ impl Flow {
         // The store holds the old version's state: the next checkpoint
         // writes the new one in full.
         new.checkpointed = false;
-        new.checkpoint_advanced_to = old.checkpoint_advanced_to;
-        new.replay = std::mem::take(&mut old.replay);
-        new.replay_events = old.replay_events;
+        if outcome.dropped.is_none() {
+            // It took the old state: the stored entries plus the calls
+            // since the last checkpoint still rebuild it after a trap.
+            new.rebuild_from_store = old.rebuild_from_store;
+            new.checkpoint_advanced_to = old.checkpoint_advanced_to;
+            new.replay = std::mem::take(&mut old.replay);
+            new.replay_events = old.replay_events;
+        } else {
+            // It starts empty here and now: a rebuild does the same.
+            new.rebuild_from_store = false;
+            new.checkpoint_advanced_to = i64::MIN;
+            new.advanced_to = i64::MIN;
+        }
         self.analytics[i] = new;
         Ok(outcome)
     }
@@ -439,7 +459,6 @@ impl Flow {
     /// Take events from a source through enrichment and routing.
     pub fn ingest(&mut self, src: SourceId, events: &mut Vec<Event>) {
         let enrich = !self.inventory.is_empty();
-        self.events_since_checkpoint += events.len() as u64;
         for mut e in events.drain(..) {
             if enrich {
                 self.inventory.enrich(&mut e);
@@ -449,17 +468,23 @@ impl Flow {
                 Timeliness::Late => self.time_stats[src].late += 1,
                 Timeliness::Absurd => self.time_stats[src].absurd += 1,
             }
+            let mut routed = false;
             for i in 0..self.analytics.len() {
                 let a = &mut self.analytics[i];
                 if a.quarantined || !a.prefilter.accepts(&e) {
                     continue;
                 }
+                routed = true;
                 a.stats.routed += 1;
                 a.batch.push(e.clone());
                 if a.batch.len() >= self.settings.batch_size {
                     self.flush_batch(i);
                 }
             }
+            // Only events an analytic took count towards the next
+            // checkpoint: what the prefilter drops changes no state, and
+            // counting it made a busy source checkpoint many times a second.
+            self.events_since_checkpoint += u64::from(routed);
         }
         self.advance(false);
     }
@@ -638,6 +663,7 @@ impl Flow {
         for a in &mut self.analytics {
             if cp.analytics.iter().any(|u| u.id == a.info.id) {
                 a.checkpointed = true;
+                a.rebuild_from_store = true;
                 a.replay.clear();
                 a.replay_events = 0;
                 a.checkpoint_advanced_to = a.advanced_to;
@@ -824,7 +850,7 @@ impl Flow {
 
     /// Fresh instance, last checkpoint restored, calls since replayed.
     fn rebuild(&mut self, i: usize) -> Result<(), String> {
-        let entries = if self.analytics[i].checkpointed {
+        let entries = if self.analytics[i].rebuild_from_store {
             self.store
                 .entries(&self.analytics[i].info.id)
                 .map_err(|e| e.to_string())?
@@ -833,7 +859,7 @@ impl Flow {
         };
         let a = &mut self.analytics[i];
         a.reinstantiate(&self.rt)?;
-        if a.checkpointed {
+        if a.rebuild_from_store {
             let wit_entries: Vec<wit::StateEntry> = entries
                 .into_iter()
                 .map(|(k, v)| wit::StateEntry {

@@ -20,6 +20,9 @@ use dumpwatch_normalize::{
 use dumpwatch_state::{FileIdentity, SourceRecord};
 use serde_json::json;
 
+/// Events a reader gathers before handing them to the pipeline.
+const EVENTS_PER_HANDOVER: usize = 512;
+
 /// An input to read.
 #[derive(Clone, Debug)]
 pub struct InputSpec {
@@ -285,7 +288,9 @@ impl InputReader {
                     ),
                 ),
             }
-            if !self.out.events.is_empty() {
+            // Hand events on in batches, not per line: each hand-over
+            // costs the pipeline a watermark round.
+            if self.out.events.len() >= EVENTS_PER_HANDOVER {
                 on_events(&mut self.out.events);
             }
             if !self.out.errors.is_empty() {

@@ -151,6 +151,12 @@ impl AnalyticModule {
         );
         store.limiter(|s| &mut s.limits);
         store.set_epoch_deadline(rt.limits.deadline_ticks());
+        // What one call may copy out of the guest. wasmtime's default
+        // (128 MiB) is less than a full snapshot of a large analytic
+        // (AN0676 with 1,000,000 windows: ~185 MB), yet a legitimate result
+        // cannot exceed the guest's own memory, while a hostile list that
+        // points every element at the same bytes could: the cap is that.
+        store.set_hostcall_fuel(rt.limits.memory_bytes.max(128 << 20));
         let bindings = self
             .pre
             .instantiate(&mut store)

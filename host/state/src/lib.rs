@@ -473,6 +473,29 @@ impl Store {
         txn.commit().map_err(|e| self.io(e))
     }
 
+    /// Record the size of sinks the store has no delivery record for yet
+    /// (a fresh store): a crash between the first delivery and its
+    /// confirmation then rewinds them to this size instead of leaving the
+    /// findings in them to be delivered a second time.
+    pub fn sink_baselines(&self, sinks: &[(String, u64)]) -> Result<(), StoreError> {
+        let txn = self.db.begin_write().map_err(|e| self.io(e))?;
+        {
+            let mut delivery = txn.open_table(DELIVERY).map_err(|e| self.io(e))?;
+            for (name, len) in sinks {
+                let known = delivery
+                    .get(name.as_str())
+                    .map_err(|e| self.io(e))?
+                    .is_some();
+                if !known {
+                    delivery
+                        .insert(name.as_str(), *len)
+                        .map_err(|e| self.io(e))?;
+                }
+            }
+        }
+        txn.commit().map_err(|e| self.io(e))
+    }
+
     /// Sizes for `state show`.
     pub fn sizes(&self) -> Result<Sizes, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.io(e))?;
