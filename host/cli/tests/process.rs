@@ -246,7 +246,14 @@ fn sigkill_at_random_points_loses_and_duplicates_no_finding() {
             }
             match exited {
                 Some(st) => {
-                    assert!(st.success(), "seed {seed}: run failed");
+                    let mut err = String::new();
+                    if let Some(mut e) = child.stderr.take() {
+                        let _ = std::io::Read::read_to_string(&mut e, &mut err);
+                    }
+                    assert!(
+                        st.success(),
+                        "seed {seed}: run failed ({kills} kills): {err}"
+                    );
                     break;
                 }
                 None => {
@@ -282,6 +289,37 @@ fn sigkill_at_random_points_loses_and_duplicates_no_finding() {
         }
     }
     assert!(total_kills >= 10, "only {total_kills} kills over all seeds");
+}
+
+#[test]
+fn a_kill_while_the_store_is_being_created_leaves_a_store_that_starts() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (audit, http) = busy_stream();
+    for attempt in 0..20u64 {
+        let root = tmp.path().join(format!("early-{attempt}"));
+        setup(&root, &audit, &http);
+        let store = root.join("state/state.redb");
+        let mut child = run(&root);
+        // Kill within a few milliseconds of the store file appearing: the
+        // narrow window in which a store written in place is only part of
+        // a header (an empty file is fine; so the delays step through it).
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !store.exists() && Instant::now() < deadline {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(Duration::from_micros(attempt * 150));
+        child.kill().unwrap();
+        child.wait().unwrap();
+        let out = run(&root).wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "attempt {attempt}: the restart was refused: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let (_, created) = outcome(&findings(&root));
+        assert!(created.len() >= 40, "attempt {attempt}: {created:?}");
+        assert!(created.values().all(|&n| n == 1));
+    }
 }
 
 #[test]

@@ -195,6 +195,9 @@ impl Store {
                 reason: e.to_string(),
             })?;
         }
+        if !path.exists() {
+            create_atomically(path)?;
+        }
         let db = match Database::create(path) {
             Ok(db) => db,
             Err(redb::DatabaseError::DatabaseAlreadyOpen) => {
@@ -538,23 +541,56 @@ fn read_u64(b: &[u8]) -> u64 {
     u64::from_le_bytes(a)
 }
 
+/// Create a new store file as a whole: built and initialised under a
+/// temporary name beside `path`, then renamed into place. A process killed
+/// while creating its store (as the crash test does, a few milliseconds
+/// after start) must not leave a half-written file that the next start
+/// rightly refuses as corrupt.
+fn create_atomically(path: &Path) -> Result<(), StoreError> {
+    let io = |reason: String| StoreError::Io {
+        path: path.display().to_string(),
+        reason,
+    };
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".new");
+    let tmp = PathBuf::from(tmp);
+    // A leftover of an earlier interrupted creation holds nothing.
+    if tmp.exists() {
+        std::fs::remove_file(&tmp)
+            .map_err(|e| io(format!("cannot remove {}: {e}", tmp.display())))?;
+    }
+    {
+        let db = Database::create(&tmp)
+            .map_err(|e| io(format!("cannot create {}: {e}", tmp.display())))?;
+        Store {
+            db,
+            path: Some(tmp.clone()),
+        }
+        .init()?;
+    }
+    std::fs::rename(&tmp, path)
+        .map_err(|e| io(format!("cannot rename {} into place: {e}", tmp.display())))?;
+    // Make the rename itself durable; best effort where directories cannot
+    // be opened.
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty())
+        && let Ok(d) = std::fs::File::open(dir)
+    {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Remove every state entry of analytic `id` in one pass over its key range:
+/// the range runs from `(id, [])` up to `(id + "\0", [])`, the first key of
+/// any longer id, so other analytics' entries are never visited.
 fn remove_entries(
     state: &mut redb::Table<(&str, &[u8]), &[u8]>,
     id: &str,
 ) -> Result<(), redb::StorageError> {
+    let next = format!("{id}\0");
     let lo: (&str, &[u8]) = (id, &[]);
-    let keys: Vec<Vec<u8>> = state
-        .range(lo..)?
-        .map_while(|item| match item {
-            Ok((k, _)) if k.value().0 == id => Some(Ok(k.value().1.to_vec())),
-            Ok(_) => None,
-            Err(e) => Some(Err(e)),
-        })
-        .collect::<Result<_, _>>()?;
-    for k in keys {
-        state.remove((id, k.as_slice()))?;
-    }
-    Ok(())
+    let hi: (&str, &[u8]) = (next.as_str(), &[]);
+    state.retain_in(lo..hi, |_, _| false)
 }
 
 #[cfg(test)]

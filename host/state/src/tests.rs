@@ -59,6 +59,8 @@ fn changes_full_replacement_and_isolation_between_analytics() {
     })
     .expect("commit");
     assert_eq!(keys(&s, "A"), vec![("z".into(), "9".into())]);
+    // Replacing "A" in full leaves "AB", whose keys sort right after it.
+    assert_eq!(keys(&s, "AB"), vec![("a".into(), "x".into())]);
     s.commit(&Checkpoint {
         drop_analytics: vec!["AB".into()],
         ..Default::default()
@@ -159,4 +161,20 @@ fn a_file_store_survives_reopening_and_a_corrupt_one_is_refused() {
     assert!(err.to_string().contains("--reset-state"));
     assert_eq!(std::fs::read(&bad).expect("read").len(), 38, "untouched");
     Store::open(&bad, true).expect("reset replaces it");
+}
+
+#[test]
+fn a_new_store_appears_whole_and_an_interrupted_creation_is_discarded() {
+    let dir = tempfile::tempdir().expect("tmp");
+    let path = dir.path().join("state.redb");
+    // What a process killed while creating its store leaves behind: a
+    // partial file under the temporary name, never under the real one.
+    let partial = dir.path().join("state.redb.new");
+    std::fs::write(&partial, b"half a redb header").expect("write");
+    let s = Store::open(&path, false).expect("created over the leftover");
+    assert!(
+        !partial.exists(),
+        "the temporary file is renamed into place"
+    );
+    assert_eq!(s.load().expect("load").checkpoints, 0);
 }
