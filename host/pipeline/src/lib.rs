@@ -25,6 +25,7 @@ pub mod flow;
 pub mod live;
 pub mod metrics;
 pub mod prefilter;
+mod readahead;
 pub mod reload;
 pub mod sink;
 pub mod source;
@@ -37,7 +38,7 @@ use analytics::{ModuleSource, load_all};
 use dumpwatch_state::Store;
 use flow::{Flow, FlowSettings, SourceCheckpoint};
 use sink::Sink;
-use source::{DeadLetter, InputReader, InputSpec};
+use source::{DeadLetter, InputReader, InputReport, InputSpec};
 use summary::{AnalyticLine, RunSummary};
 
 /// How inputs are read.
@@ -298,7 +299,7 @@ pub fn run_inputs_with_progress(
             },
             None => Vec::new(),
         };
-        let mut reader = match InputReader::open(spec, max_line, resume, decoder_state) {
+        let reader = match InputReader::open(spec, max_line, resume, decoder_state) {
             Ok(r) => r,
             Err(e) => {
                 summary.unreadable.push((spec.path.clone(), e.to_string()));
@@ -310,47 +311,49 @@ pub fn run_inputs_with_progress(
             flow.set_lateness(id, lateness_ms(cfg, mode, Some(f)));
             flow.set_source_format(id, f);
         }
-        loop {
-            let more = match reader.pump(LINES_PER_PUMP, dead_letter.as_mut(), &mut |events| {
-                flow.ingest(id, events)
-            }) {
-                Ok(more) => more,
-                Err(e) => {
-                    summary.unreadable.push((spec.path.clone(), e.to_string()));
-                    false
+        // The reader decodes on its own thread, a few pumps ahead.
+        let report = std::thread::scope(|scope| {
+            let (pumps, reading) =
+                readahead::spawn(scope, reader, dead_letter.as_mut(), LINES_PER_PUMP);
+            for mut pumped in pumps {
+                for mut batch in pumped.batches.drain(..) {
+                    flow.ingest(id, &mut batch);
                 }
-            };
-            let r = reader.report();
-            progress(&Progress {
-                input: n,
-                inputs: inputs.len(),
-                path: &spec.path,
-                bytes: r.bytes,
-                events: r.stats.normalized,
-            });
-            positions[n].record = reader.position();
-            positions[n]
-                .state_changes
-                .extend(reader.take_state_changes());
-            if let Some(stop) = flow.stopped() {
-                summary.fatal = Some(stop.to_owned());
-                break;
+                if let Some(e) = &pumped.error {
+                    summary.unreadable.push((spec.path.clone(), e.to_string()));
+                }
+                progress(&Progress {
+                    input: n,
+                    inputs: inputs.len(),
+                    path: &spec.path,
+                    bytes: pumped.report.bytes,
+                    events: pumped.report.stats.normalized,
+                });
+                positions[n].record = pumped.position;
+                positions[n].state_changes.extend(pumped.state_changes);
+                if let Some(stop) = flow.stopped() {
+                    summary.fatal = Some(stop.to_owned());
+                    break;
+                }
+                if flow.checkpoint_due()
+                    && let Err(e) = flow.checkpoint(&mut positions)
+                {
+                    summary.fatal = Some(e.to_string());
+                    break;
+                }
+                if !pumped.more {
+                    break;
+                }
             }
-            if flow.checkpoint_due()
-                && let Err(e) = flow.checkpoint(&mut positions)
-            {
-                summary.fatal = Some(e.to_string());
-                break;
-            }
-            if !more {
-                break;
-            }
-        }
+            // Leaving the loop dropped the receiver: the reader stops.
+            reading.join().unwrap_or_else(|_| {
+                summary.fatal = Some(format!("{}: the reading thread panicked", spec.path));
+                InputReport::default()
+            })
+        });
         flow.finish_source(id);
         flow.advance(false);
-        summary
-            .inputs
-            .push((reader.report(), flow.time_stats(id).clone()));
+        summary.inputs.push((report, flow.time_stats(id).clone()));
         if summary.fatal.is_some() {
             break;
         }
