@@ -82,18 +82,12 @@ fn read(
             (true, more)
         };
         drop(dl);
-        if progress || !batch.is_empty() {
-            let msg = Msg::Events {
-                src: handle.id,
-                events: batch,
-                position: resumable.then(|| reader.position()),
-                state_changes: reader.take_state_changes(),
-                report: Some(reader.report()),
-                ack: None,
-            };
-            if handle.send(msg).is_err() {
-                return Ok(());
-            }
+        if (progress || !batch.is_empty())
+            && handle
+                .send(events_msg(handle, &mut reader, batch, resumable))
+                .is_err()
+        {
+            return Ok(());
         }
         if !more {
             handle.done(reader.report());
@@ -104,18 +98,12 @@ fn read(
             // records all arrived) so it is not held until the next write.
             let mut idle: Vec<Event> = Vec::new();
             reader.flush_idle(&mut |e| idle.append(e));
-            if !idle.is_empty() {
-                let msg = Msg::Events {
-                    src: handle.id,
-                    events: idle,
-                    position: resumable.then(|| reader.position()),
-                    state_changes: reader.take_state_changes(),
-                    report: Some(reader.report()),
-                    ack: None,
-                };
-                if handle.send(msg).is_err() {
-                    return Ok(());
-                }
+            if !idle.is_empty()
+                && handle
+                    .send(events_msg(handle, &mut reader, idle, resumable))
+                    .is_err()
+            {
+                return Ok(());
             }
             match reader.file_changed().map_err(|e| format!("{path}: {e}"))? {
                 FileChange::Same => std::thread::sleep(input.poll),
@@ -133,15 +121,10 @@ fn read(
                     drop(dl);
                     tracing::info!(input = %path, "file rotated; reading the new file from its start");
                     reader.reopen().map_err(|e| format!("{path}: {e}"))?;
-                    let msg = Msg::Events {
-                        src: handle.id,
-                        events: rest,
-                        position: resumable.then(|| reader.position()),
-                        state_changes: reader.take_state_changes(),
-                        report: Some(reader.report()),
-                        ack: None,
-                    };
-                    if handle.send(msg).is_err() {
+                    if handle
+                        .send(events_msg(handle, &mut reader, rest, resumable))
+                        .is_err()
+                    {
                         return Ok(());
                     }
                 }
@@ -151,5 +134,24 @@ fn read(
                 }
             }
         }
+    }
+}
+
+/// Events for the engine with the reader's state right after them: its
+/// resume position (for a resumable input), decoder state changes and
+/// counts.
+fn events_msg(
+    handle: &SourceHandle,
+    reader: &mut InputReader,
+    events: Vec<Event>,
+    resumable: bool,
+) -> Msg {
+    Msg::Events {
+        src: handle.id,
+        events,
+        position: resumable.then(|| reader.position()),
+        state_changes: reader.take_state_changes(),
+        report: Some(reader.report()),
+        ack: None,
     }
 }
