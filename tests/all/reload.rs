@@ -11,7 +11,7 @@ use dumpwatch_config::Config;
 use dumpwatch_event::{Activity, Actor, Device, Event, Process, ProcessStart};
 use dumpwatch_pipeline::analytics::ModuleSource;
 use dumpwatch_pipeline::flow::Flow;
-use dumpwatch_pipeline::reload::reload;
+use dumpwatch_pipeline::reload::{commit, prepare, reload};
 use dumpwatch_pipeline::sink::{MemorySink, Sink};
 use dumpwatch_pipeline::{StateOptions, build};
 use serde_json::Value;
@@ -120,6 +120,23 @@ impl Rig {
         reload(&mut self.flow, &path, &shipped())
     }
 
+    /// The count of events the TEST-SWAP analytic keeps in its state.
+    fn processed(&mut self) -> u64 {
+        let a = self
+            .flow
+            .analytics
+            .iter_mut()
+            .find(|a| a.info.id == "TEST-SWAP")
+            .unwrap();
+        let entries = a
+            .instance
+            .snapshot(dumpwatch_runtime::wit::SnapshotMode::Full)
+            .unwrap();
+        let processed = entries.iter().find(|e| e.key == b"processed").unwrap();
+        let bytes: [u8; 8] = processed.value.as_deref().unwrap().try_into().unwrap();
+        u64::from_le_bytes(bytes)
+    }
+
     fn findings_of(&self, analytic: &str) -> Vec<Value> {
         self.found
             .lock()
@@ -184,24 +201,65 @@ fn a_changed_module_takes_over_the_running_state() {
         "every event processed once across the swap: {ids:?}"
     );
     // The state came along: the counter the analytic keeps survived.
-    let a = rig
-        .flow
-        .analytics
-        .iter_mut()
-        .find(|a| a.info.id == "TEST-SWAP")
-        .unwrap();
-    let entries = a
-        .instance
-        .snapshot(dumpwatch_runtime::wit::SnapshotMode::Full)
-        .unwrap();
-    let processed = entries.iter().find(|e| e.key == b"processed").unwrap();
-    assert_eq!(processed.value.as_deref(), Some(&40u64.to_le_bytes()[..]));
+    assert_eq!(rig.processed(), 40);
+}
+
+/// A reload is prepared from the last checkpoint (off the engine thread in
+/// `run`) and committed by making the calls since that checkpoint again on
+/// the new version; one whose checkpoint was overtaken by another hands the
+/// running state over directly. Either way the new version holds exactly
+/// the running state, and the events that came while it was being prepared
+/// are processed once.
+#[test]
+fn a_prepared_swap_catches_up_from_the_checkpoint_or_hands_the_state_over() {
+    let v1 = guest("swap-v1");
+    let mut rig = Rig::new(&[("swap.wasm", v1.clone())], "");
+    rig.feed(0..10);
+    rig.flow.checkpoint(&mut []).unwrap();
+    rig.feed(10..15);
+
+    install(&rig.modules(), "swap.wasm", &variant(&v1, "build 2"));
+    let plan = prepare(rig.flow.reload_context(), &rig.config_path(), &shipped());
+    rig.feed(15..20);
+    let r = commit(&mut rig.flow, plan);
+    assert!(
+        r.errors.is_empty() && r.describe().contains("TEST-SWAP: module changed"),
+        "{r:?}"
+    );
+    assert_eq!(
+        rig.processed(),
+        20,
+        "checkpoint (10) + the calls since (10)"
+    );
+
+    install(&rig.modules(), "swap.wasm", &variant(&v1, "build 3"));
+    let plan = prepare(rig.flow.reload_context(), &rig.config_path(), &shipped());
+    rig.feed(20..25);
+    rig.flow.checkpoint(&mut []).unwrap();
+    rig.feed(25..30);
+    let r = commit(&mut rig.flow, plan);
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(rig.processed(), 30, "handed over directly");
+
+    rig.feed(30..40);
+    let uids: std::collections::BTreeSet<String> = rig
+        .findings_of("TEST-SWAP")
+        .iter()
+        .map(|f| f["finding_info"]["uid"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(uids.len(), 40, "every event processed, none twice");
+    assert_eq!(rig.findings_of("TEST-SWAP").len(), 40, "no repeat emitted");
+    assert_eq!(rig.processed(), 40);
 }
 
 #[test]
 fn a_version_that_rejects_the_state_starts_empty_and_says_so() {
     let mut rig = Rig::new(&[("swap.wasm", guest("swap-v1"))], "");
     rig.feed(0..10);
+    // The stored state is what a new version is restored from. (Without a
+    // checkpoint yet, the new version is built from the events themselves
+    // and has no old state to refuse.)
+    rig.flow.checkpoint(&mut []).unwrap();
     install(&rig.modules(), "swap.wasm", &guest("swap-v2"));
     let r = rig.reload();
     let text = r.describe();

@@ -1,11 +1,20 @@
-//! Hot-reload cost: the swap of AN0676 (snapshot the running instance,
-//! restore into the new version, replace it at a batch boundary) with every
-//! shipped analytic loaded and 100,000 open windows; and events lost across
-//! 1,000 reloads under load (must be zero).
+//! Hot-reload cost: the swap of AN0676 with every shipped analytic loaded
+//! and 100,000 open windows, and events lost across 1,000 reloads under
+//! load (must be zero).
 //!
-//! Run: `cargo bench -p dumpwatch-tests --bench reload`. Prints the swap
-//! latency percentiles; `DUMPWATCH_SWAPS` and `DUMPWATCH_WINDOWS` override
-//! the counts.
+//! A swap is prepared off the engine thread (load, configure, restore from
+//! the last checkpoint, make the calls logged since) and committed on it
+//! (make the calls logged during the preparation, hand the waiting batch
+//! over, swap). The commit is what holds events up; it is measured side by side with the direct
+//! handover (full snapshot of the running instance restored into the new
+//! one), which a commit falls back to when a checkpoint came between. Each
+//! swap follows `DUMPWATCH_SINCE` events (default 5,000) routed to AN0676
+//! since the last checkpoint, and `DUMPWATCH_DURING` more (default 1,000)
+//! arrive while it is being prepared.
+//!
+//! Run: `cargo bench -p dumpwatch-tests --bench reload`. Prints the latency
+//! percentiles; `DUMPWATCH_SWAPS`, `DUMPWATCH_WINDOWS`, `DUMPWATCH_SINCE`,
+//! `DUMPWATCH_DURING` and `DUMPWATCH_RELOADS` override the counts.
 
 #![allow(clippy::unwrap_used)]
 
@@ -15,7 +24,7 @@ use std::time::{Duration, Instant};
 use dumpwatch_config::Config;
 use dumpwatch_event::{Activity, Actor, Device, Event, Process, ProcessStart};
 use dumpwatch_pipeline::analytics::ModuleSource;
-use dumpwatch_pipeline::reload::reload;
+use dumpwatch_pipeline::reload::{commit, prepare};
 use dumpwatch_pipeline::sink::{MemorySink, Sink};
 use dumpwatch_pipeline::{StateOptions, build};
 
@@ -148,22 +157,58 @@ fn main() {
         .unwrap()
         .open_windows;
 
-    // Swap latency: change on disk, then the reload (load from the cache,
-    // instantiate, configure, snapshot the old instance, restore into the
-    // new, replace).
-    let mut lat = Vec::with_capacity(swaps);
-    for n in 0..swaps {
-        let bytes = variant(an0676, n);
-        // Precompile as the watcher does, off the engine thread.
-        {
-            let rt = flow.runtime();
-            dumpwatch_runtime::AnalyticModule::load(rt, &bytes, "precompile", flow.cache())
-                .unwrap();
-        }
+    // Checkpoint, as `run` does at its interval.
+    let checkpoint = |flow: &mut dumpwatch_pipeline::flow::Flow| {
+        let t = Instant::now();
+        flow.checkpoint(&mut []).unwrap();
+        t.elapsed()
+    };
+    checkpoint(&mut flow);
+
+    // Events since the checkpoint: new process starts in open windows.
+    let since = env("DUMPWATCH_SINCE", 5_000);
+    let during = env("DUMPWATCH_DURING", 1_000);
+    let mut fed = 0usize;
+    let mut feed = |flow: &mut dumpwatch_pipeline::flow::Flow, n: usize| {
+        let mut batch: Vec<Event> = (fed..fed + n)
+            .map(|j| {
+                let mut e = exec(j * 7919 % windows);
+                // Within the windows opened above (TimeWindow is 10 min).
+                e.time = T0 + windows as i64 + (j / 2) as i64;
+                e.id = format!("y{j}");
+                if let Some(p) = e.process.as_mut() {
+                    p.pid = Some(5_000_000 + j as u32);
+                }
+                e
+            })
+            .collect();
+        fed += n;
+        flow.ingest(src, &mut batch);
+    };
+
+    // Each swap: events since the last checkpoint, a new module on disk
+    // (precompiled, as the watcher does), the preparation, and the commit.
+    // `stale`: a checkpoint comes between preparation and commit, so the
+    // commit hands the state over directly.
+    let mut variant_no = 0;
+    let mut swap = |flow: &mut dumpwatch_pipeline::flow::Flow, stale: bool| {
+        feed(flow, since);
+        let bytes = variant(an0676, variant_no);
+        variant_no += 1;
+        dumpwatch_runtime::AnalyticModule::load(flow.runtime(), &bytes, "precompile", flow.cache())
+            .unwrap();
         std::fs::write(modules.join("an0676.wasm"), &bytes).unwrap();
         let t = Instant::now();
-        let r = reload(&mut flow, &cfg_path, &shipped);
-        lat.push(t.elapsed());
+        let plan = prepare(flow.reload_context(), &cfg_path, &shipped);
+        let prep = t.elapsed();
+        // Events keep coming while the preparation runs.
+        feed(flow, during);
+        if stale {
+            checkpoint(flow);
+        }
+        let t = Instant::now();
+        let r = commit(flow, plan);
+        let took = t.elapsed();
         assert!(r.errors.is_empty(), "{r:?}");
         assert!(
             r.describe()
@@ -171,25 +216,65 @@ fn main() {
             "{}",
             r.describe()
         );
+        // The first checkpoint after a swap writes the new version in full.
+        let after = checkpoint(flow);
+        (prep, took, after)
+    };
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut prepared = Vec::with_capacity(swaps);
+    let mut committed = Vec::with_capacity(swaps);
+    let mut direct = Vec::with_capacity(swaps);
+    let mut after = Vec::with_capacity(swaps);
+    for _ in 0..swaps {
+        let (p, c, a) = swap(&mut flow, false);
+        prepared.push(p);
+        committed.push(c);
+        after.push(a);
+        let (_, d, _) = swap(&mut flow, true);
+        direct.push(d);
     }
-    lat.sort();
+    for v in [&mut prepared, &mut committed, &mut direct, &mut after] {
+        v.sort();
+    }
     println!(
-        "swap of AN0676 with {open} open windows, {loaded} analytics loaded, {swaps} swaps: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
-        percentile(&lat, 0.5).as_secs_f64() * 1e3,
-        percentile(&lat, 0.99).as_secs_f64() * 1e3,
-        lat.last().unwrap().as_secs_f64() * 1e3
+        "swap of AN0676 with {open} open windows, {loaded} analytics loaded, {since} events since the last checkpoint and {during} during the preparation, {swaps} swaps each way"
+    );
+    for (name, v) in [
+        ("commit (events held up)", &committed),
+        ("direct handover", &direct),
+        ("preparation (off the engine thread)", &prepared),
+        ("first checkpoint after a swap", &after),
+    ] {
+        println!(
+            "  {name}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            ms(percentile(v, 0.5)),
+            ms(percentile(v, 0.99)),
+            ms(*v.last().unwrap())
+        );
+    }
+    println!(
+        "  commit / direct handover at p99: {:.2}",
+        percentile(&committed, 0.99).as_secs_f64() / percentile(&direct, 0.99).as_secs_f64()
     );
 
     // Events lost across reloads under load: markers fed between reloads
-    // of TEST-SWAP; every one must come out exactly once.
+    // of TEST-SWAP, and while each is being prepared; a checkpoint every 50
+    // reloads. Every marker must come out exactly once.
     let mut m = 0;
     for n in 0..reloads {
         let mut batch: Vec<Event> = (m..m + 5).map(marker).collect();
         m += 5;
         flow.ingest(src, &mut batch);
-        std::fs::write(modules.join("swap.wasm"), variant(&swap_v1, n)).unwrap();
-        let r = reload(&mut flow, &cfg_path, &shipped);
+        std::fs::write(modules.join("swap.wasm"), variant(&swap_v1, 100_000 + n)).unwrap();
+        let plan = prepare(flow.reload_context(), &cfg_path, &shipped);
+        let mut batch: Vec<Event> = (m..m + 5).map(marker).collect();
+        m += 5;
+        flow.ingest(src, &mut batch);
+        let r = commit(&mut flow, plan);
         assert!(r.errors.is_empty(), "{r:?}");
+        if n % 50 == 49 {
+            checkpoint(&mut flow);
+        }
     }
     flow.flush_batches();
     let got: std::collections::BTreeSet<String> = found

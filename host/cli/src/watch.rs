@@ -46,15 +46,7 @@ pub fn install(
 ) -> Result<Vec<JoinHandle<()>>> {
     let path = config_path.to_path_buf();
     let ship = shipped();
-    engine.set_reloader(Box::new(move |flow| {
-        let r = reload::reload(flow, &path, &ship);
-        flow.note_reload(r.errors.is_empty());
-        if r.errors.is_empty() {
-            Ok(r.describe())
-        } else {
-            Err(r.describe())
-        }
-    }));
+    engine.set_reloader(Arc::new(move |ctx| reload::prepare(ctx, &path, &ship)));
     let control = engine.control();
     let mut threads = Vec::new();
     threads.push(sighup(control.clone(), stop.clone())?);

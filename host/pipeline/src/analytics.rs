@@ -9,6 +9,7 @@ use std::sync::Arc;
 use dumpwatch_config::Config;
 use dumpwatch_event::{AnalyticInfo, Event};
 use dumpwatch_runtime::cache::ArtifactCache;
+use dumpwatch_runtime::convert::event_to_wit;
 use dumpwatch_runtime::{AnalyticInstance, AnalyticModule, CallError, Runtime, wit};
 
 use crate::prefilter::Prefilter;
@@ -84,10 +85,12 @@ pub enum FailurePolicy {
 }
 
 /// A call made since the last checkpoint, kept so the analytic can be
-/// rebuilt (last checkpoint + these calls) after a trap.
+/// rebuilt (last checkpoint + these calls) after a trap, and a new version
+/// brought up to it on reload. The events are shared: a reload preparation
+/// replays the log on its own thread while the engine appends to it.
 #[derive(Clone, Debug)]
 pub enum ReplayOp {
-    Process(Vec<Event>),
+    Process(Arc<Vec<Event>>),
     Advance(i64),
 }
 
@@ -177,6 +180,43 @@ impl Analytic {
         configure(&mut instance, &self.info.id, &self.tunables).map_err(|e| e.join("; "))?;
         self.instance = instance;
         Ok(())
+    }
+
+    /// Give this instance the state of a checkpoint: stored entries, or
+    /// nothing for one that starts empty. `Ok(Err)` is the analytic's own
+    /// refusal (an incompatible state format).
+    pub fn restore_entries(
+        &mut self,
+        entries: Vec<dumpwatch_state::Entry>,
+    ) -> Result<Result<(), String>, CallError> {
+        let wit_entries: Vec<wit::StateEntry> = entries
+            .into_iter()
+            .map(|(key, value)| wit::StateEntry {
+                key,
+                value: Some(value),
+            })
+            .collect();
+        self.instance.restore(&wit_entries)
+    }
+
+    /// Make the calls of a replay log again, in order, after the checkpoint
+    /// they follow was restored: the instance reaches the state they led
+    /// to. Returns the findings they produced.
+    pub fn replay_calls(&mut self, ops: &[ReplayOp]) -> Result<Vec<wit::Finding>, CallError> {
+        let mut findings = Vec::new();
+        for op in ops {
+            match op {
+                ReplayOp::Process(batch) => {
+                    let wit_batch: Vec<wit::Event> = batch.iter().map(event_to_wit).collect();
+                    findings.extend(self.instance.process(&wit_batch)?);
+                }
+                ReplayOp::Advance(w) => {
+                    findings.extend(self.instance.advance(*w)?);
+                    self.advanced_to = *w;
+                }
+            }
+        }
+        Ok(findings)
     }
 }
 

@@ -15,6 +15,7 @@
 
 use std::collections::BTreeMap;
 use std::io::Write;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use dumpwatch_event::{EmittedFinding, Event, FindingActivity};
@@ -96,18 +97,6 @@ pub struct SourceCheckpoint {
     pub state_changes: Vec<EntryChange>,
 }
 
-/// What a swap did.
-#[derive(Clone, Debug)]
-pub struct SwapOutcome {
-    pub id: String,
-    pub from: String,
-    pub to: String,
-    /// Open windows the new version took over.
-    pub windows_carried: u64,
-    /// The new version rejected the state: why, and how many windows went.
-    pub dropped: Option<(String, u64)>,
-}
-
 /// Why the flow stopped.
 #[derive(Debug, thiserror::Error)]
 pub enum FlowError {
@@ -119,7 +108,9 @@ pub enum FlowError {
 
 /// A running pipeline.
 pub struct Flow {
-    rt: Runtime,
+    /// Shared with reload preparations, which instantiate new versions on
+    /// their own thread.
+    pub(crate) rt: Arc<Runtime>,
     pub analytics: Vec<Analytic>,
     inventory: Inventory,
     dedup: Dedup,
@@ -130,7 +121,7 @@ pub struct Flow {
     source_formats: Vec<Option<dumpwatch_normalize::Format>>,
     time_stats: Vec<TimeStats>,
     settings: FlowSettings,
-    store: Store,
+    pub(crate) store: Store,
     /// Findings wait for the checkpoint that produced them (persistent
     /// store) instead of going out at once.
     outbox_mode: bool,
@@ -170,7 +161,7 @@ impl Flow {
     ) -> Flow {
         let outbox_mode = store.is_persistent();
         Flow {
-            rt,
+            rt: Arc::new(rt),
             analytics,
             inventory,
             dedup,
@@ -382,68 +373,6 @@ impl Flow {
         self.dropped.push(id.to_owned());
         tracing::info!(analytic = %id, "analytic unloaded");
         Some(a)
-    }
-
-    /// Swap a new version (module and/or tunables) of an analytic in at a
-    /// batch boundary: the old instance processes what it was given, its
-    /// full state is restored into the new one, which takes its place. A
-    /// new version that rejects the old state starts empty, and the windows
-    /// dropped are reported. The caller checkpoints after swapping.
-    pub fn replace_analytic(&mut self, mut new: Analytic) -> Result<SwapOutcome, String> {
-        let id = new.info.id.clone();
-        let Some(i) = self.analytics.iter().position(|a| a.info.id == id) else {
-            return Err(format!("{id}: not loaded"));
-        };
-        self.flush_batch(i);
-        let old = &mut self.analytics[i];
-        let windows = old
-            .instance
-            .inspect(0)
-            .map(|x| x.open_windows)
-            .unwrap_or_default();
-        let entries = old
-            .instance
-            .snapshot(wit::SnapshotMode::Full)
-            .map_err(|e| format!("{id}: cannot snapshot the running version: {e}"))?;
-        let mut outcome = SwapOutcome {
-            id: id.clone(),
-            from: old.info.version.clone(),
-            to: new.info.version.clone(),
-            windows_carried: 0,
-            dropped: None,
-        };
-        match new.instance.restore(&entries) {
-            Ok(Ok(())) => {
-                outcome.windows_carried = windows;
-                new.advanced_to = old.advanced_to;
-            }
-            Ok(Err(reason)) => {
-                tracing::error!(analytic = %id, windows, "the new version rejects the running state ({reason}); it starts empty and {windows} open windows are dropped");
-                new.reinstantiate(&self.rt)?;
-                outcome.dropped = Some((reason, windows));
-            }
-            Err(e) => return Err(format!("{id}: restore into the new version failed: {e}")),
-        }
-        new.stats = std::mem::take(&mut old.stats);
-        new.on_failure = old.on_failure;
-        // The store holds the old version's state: the next checkpoint
-        // writes the new one in full.
-        new.checkpointed = false;
-        if outcome.dropped.is_none() {
-            // It took the old state: the stored entries plus the calls
-            // since the last checkpoint still rebuild it after a trap.
-            new.rebuild_from_store = old.rebuild_from_store;
-            new.checkpoint_advanced_to = old.checkpoint_advanced_to;
-            new.replay = std::mem::take(&mut old.replay);
-            new.replay_events = old.replay_events;
-        } else {
-            // It starts empty here and now: a rebuild does the same.
-            new.rebuild_from_store = false;
-            new.checkpoint_advanced_to = i64::MIN;
-            new.advanced_to = i64::MIN;
-        }
-        self.analytics[i] = new;
-        Ok(outcome)
     }
 
     /// Findings wait for checkpoints, which survive restarts.
@@ -702,7 +631,7 @@ impl Flow {
         Ok(())
     }
 
-    fn flush_batch(&mut self, i: usize) {
+    pub(crate) fn flush_batch(&mut self, i: usize) {
         if self.analytics[i].batch.is_empty() || self.analytics[i].quarantined {
             return;
         }
@@ -713,14 +642,14 @@ impl Flow {
         match a.instance.process(&wit_batch) {
             Ok(findings) => {
                 a.replay_events += batch.len();
-                a.replay.push(ReplayOp::Process(batch));
+                a.replay.push(ReplayOp::Process(Arc::new(batch)));
                 self.take_findings(i, findings);
             }
             Err(e) => self.recover(i, e, Some(batch)),
         }
     }
 
-    fn take_findings(&mut self, i: usize, findings: Vec<wit::Finding>) {
+    pub(crate) fn take_findings(&mut self, i: usize, findings: Vec<wit::Finding>) {
         let dropped = self.analytics[i].instance.take_dropped();
         self.analytics[i].stats.findings_dropped += dropped;
         // One call may return a finding several times as it grows: only
@@ -860,39 +789,19 @@ impl Flow {
         let a = &mut self.analytics[i];
         a.reinstantiate(&self.rt)?;
         if a.rebuild_from_store {
-            let wit_entries: Vec<wit::StateEntry> = entries
-                .into_iter()
-                .map(|(k, v)| wit::StateEntry {
-                    key: k,
-                    value: Some(v),
-                })
-                .collect();
-            match a.instance.restore(&wit_entries) {
+            match a.restore_entries(entries) {
                 Ok(Ok(())) => {}
                 Ok(Err(r)) => return Err(format!("restore rejected its own state: {r}")),
                 Err(e) => return Err(format!("restore failed: {e}")),
             }
         }
         a.advanced_to = a.checkpoint_advanced_to;
-        let ops = a.replay.clone();
-        for op in ops {
-            let a = &mut self.analytics[i];
-            let result = match &op {
-                ReplayOp::Process(batch) => {
-                    let wit_batch: Vec<wit::Event> = batch.iter().map(event_to_wit).collect();
-                    a.instance.process(&wit_batch)
-                }
-                ReplayOp::Advance(w) => a.instance.advance(*w).inspect(|_| a.advanced_to = *w),
-            };
-            match result {
-                Ok(findings) => self.take_findings(i, findings),
-                Err(e) => {
-                    return Err(format!(
-                        "replaying the calls since the checkpoint failed: {e}"
-                    ));
-                }
-            }
-        }
+        let ops = std::mem::take(&mut a.replay);
+        let replayed = a.replay_calls(&ops);
+        a.replay = ops;
+        let findings = replayed
+            .map_err(|e| format!("replaying the calls since the checkpoint failed: {e}"))?;
+        self.take_findings(i, findings);
         Ok(())
     }
 }

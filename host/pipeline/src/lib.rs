@@ -30,6 +30,7 @@ pub mod reload;
 pub mod sink;
 pub mod source;
 pub mod summary;
+pub mod swap;
 pub mod trust;
 pub mod tunables;
 pub mod watermark;

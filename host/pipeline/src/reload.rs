@@ -2,14 +2,21 @@
 //!
 //! A reload re-reads the config file and the modules directory, and for
 //! each analytic compares what should run (module digest, resolved
-//! tunables) with what runs. What changed is built off to the side — loaded
-//! through the compiled-component cache (the watcher has usually compiled
-//! it already, off the engine thread), instantiated and configured, which
-//! validates the tunables — and only then swapped in at a batch boundary,
-//! taking over the old instance's state. Anything that fails to read,
-//! verify, compile, link, configure or restore leaves the running version in
-//! place, and the reason is returned, logged and counted. New module files
-//! load new analytics; removed ones unload theirs.
+//! tunables) with what runs. It has two halves:
+//!
+//! - [`prepare`] runs off the engine thread, from a [`ReloadContext`]: it
+//!   loads what changed through the compiled-component cache (the watcher
+//!   has usually compiled it already), instantiates and configures it,
+//!   which validates the tunables, and restores each new version from the
+//!   last checkpoint (see `swap`);
+//! - [`commit`] runs on the engine thread at a batch boundary: it swaps the
+//!   prepared versions in, each taking over the running state, and loads
+//!   and unloads analytics.
+//!
+//! Anything that fails to read, verify, compile, link, configure or restore
+//! leaves the running version in place, and the reason is returned, logged
+//! and counted. New module files load new analytics; removed ones unload
+//! theirs.
 //!
 //! Only modules and tunables reload; the other sections of the config
 //! (inputs, sinks, inventory) take effect at the next start.
@@ -23,6 +30,7 @@ use dumpwatch_runtime::AnalyticModule;
 
 use crate::analytics::{Analytic, FailurePolicy, ModuleSource};
 use crate::flow::Flow;
+use crate::swap::{PreparedSwap, ReloadContext};
 use crate::trust::TrustPolicy;
 use crate::tunables;
 
@@ -33,6 +41,9 @@ pub struct ReloadReport {
     pub changes: Vec<String>,
     /// One line per change refused (the old version keeps running).
     pub errors: Vec<String>,
+    /// A new version refused the running state and started empty: the
+    /// stored checkpoint no longer describes it, so one should follow.
+    pub state_dropped: bool,
 }
 
 impl ReloadReport {
@@ -80,21 +91,53 @@ pub fn desired_sources(
     out
 }
 
-/// Reload from the config at `config_path`.
+/// A reload, prepared and waiting for the engine thread to apply it.
+pub struct ReloadPlan {
+    /// What the preparation refused.
+    report: ReloadReport,
+    steps: Vec<Step>,
+}
+
+enum Step {
+    /// A new analytic.
+    Load(Box<Analytic>),
+    /// A running analytic to unload, and why.
+    Unload(String, &'static str),
+    /// A new version of a running analytic.
+    Swap {
+        prepared: Box<PreparedSwap>,
+        /// Which of module and tunables changed.
+        what: &'static str,
+        old_hash: String,
+    },
+}
+
+/// Reload from the config at `config_path`: prepare, then commit, on this
+/// thread.
 pub fn reload(flow: &mut Flow, config_path: &Path, shipped: &[ModuleSource]) -> ReloadReport {
-    let mut report = ReloadReport::default();
+    let plan = prepare(flow.reload_context(), config_path, shipped);
+    commit(flow, plan)
+}
+
+/// Work out and build what a reload changes, off the engine thread.
+pub fn prepare(ctx: ReloadContext, config_path: &Path, shipped: &[ModuleSource]) -> ReloadPlan {
+    let mut plan = ReloadPlan {
+        report: ReloadReport::default(),
+        steps: Vec::new(),
+    };
+    let report = &mut plan.report;
     let cfg = match Config::load(config_path) {
         Ok(c) => c,
         Err(e) => {
             report.errors.push(format!("config: {e}"));
-            return report;
+            return plan;
         }
     };
     let trust = match TrustPolicy::from_config(&cfg) {
         Ok(t) => t,
         Err(p) => {
             report.errors.extend(p);
-            return report;
+            return plan;
         }
     };
     let sources = desired_sources(&cfg, shipped, &trust, &mut report.errors);
@@ -104,15 +147,12 @@ pub fn reload(flow: &mut Flow, config_path: &Path, shipped: &[ModuleSource]) -> 
     let mut unreadable_files = false;
     for src in &sources {
         // A module identical to a running one needs no loading.
-        if let Some(a) = flow
-            .analytics
-            .iter()
-            .find(|a| a.module.digest == dumpwatch_runtime::cache::component_digest(&src.bytes))
-        {
+        let digest = dumpwatch_runtime::cache::component_digest(&src.bytes);
+        if let Some(a) = ctx.running.iter().find(|a| a.module.digest == digest) {
             desired.insert(a.info.id.clone(), a.module.clone());
             continue;
         }
-        match AnalyticModule::load(flow.runtime(), &src.bytes, &src.origin, flow.cache()) {
+        match AnalyticModule::load(&ctx.rt, &src.bytes, &src.origin, ctx.cache.as_ref()) {
             Ok(m) => {
                 desired.insert(m.manifest.id.clone(), Arc::new(m));
             }
@@ -126,11 +166,10 @@ pub fn reload(flow: &mut Flow, config_path: &Path, shipped: &[ModuleSource]) -> 
     for (id, module) in &desired {
         let acfg = cfg.analytics.get(id);
         let enabled = acfg.is_none_or(|a| a.enabled);
-        let running = flow.analytics.iter().position(|a| &a.info.id == id);
+        let running = ctx.running.iter().find(|a| &a.info.id == id);
         if !enabled {
             if running.is_some() {
-                flow.remove_analytic(id);
-                report.changes.push(format!("{id}: disabled, unloaded"));
+                plan.steps.push(Step::Unload(id.clone(), "disabled"));
             }
             continue;
         }
@@ -143,13 +182,13 @@ pub fn reload(flow: &mut Flow, config_path: &Path, shipped: &[ModuleSource]) -> 
             }
         };
         let hash = tunables::hash(&tunables);
-        if let Some(i) = running {
-            let a = &flow.analytics[i];
-            if a.module.digest == module.digest && a.info.tunables_hash == hash {
-                continue;
-            }
+        if let Some(r) = running
+            && r.module.digest == module.digest
+            && r.info.tunables_hash == hash
+        {
+            continue;
         }
-        let mut new = match Analytic::build(flow.runtime(), module.clone(), values) {
+        let mut new = match Analytic::build(&ctx.rt, module.clone(), values) {
             Ok(a) => a,
             Err(p) => {
                 report.errors.extend(p);
@@ -159,29 +198,82 @@ pub fn reload(flow: &mut Flow, config_path: &Path, shipped: &[ModuleSource]) -> 
         if acfg.is_some_and(|c| c.on_failure == dumpwatch_config::OnFailure::Stop) {
             new.on_failure = FailurePolicy::Stop;
         }
-        match running {
-            None => {
+        let Some(r) = running else {
+            plan.steps.push(Step::Load(Box::new(new)));
+            continue;
+        };
+        let what = match (
+            r.module.digest != module.digest,
+            r.info.tunables_hash != hash,
+        ) {
+            (true, true) => "module and tunables",
+            (true, false) => "module",
+            _ => "tunables",
+        };
+        match ctx.prepare(r, new) {
+            Ok(prepared) => plan.steps.push(Step::Swap {
+                prepared: Box::new(prepared),
+                what,
+                old_hash: r.info.tunables_hash.clone(),
+            }),
+            Err(e) => report.errors.push(e),
+        }
+    }
+    // Analytics whose module is gone. When a module file could not be read
+    // its analytic stays: an unreadable new version must not unload the
+    // running one.
+    if !unreadable_files {
+        for r in &ctx.running {
+            if !desired.contains_key(&r.info.id) {
+                plan.steps
+                    .push(Step::Unload(r.info.id.clone(), "module removed"));
+            }
+        }
+    }
+    plan
+}
+
+/// Apply a prepared reload to the flow, on the engine thread.
+pub fn commit(flow: &mut Flow, plan: ReloadPlan) -> ReloadReport {
+    let mut report = plan.report;
+    for step in plan.steps {
+        match step {
+            Step::Load(new) => {
+                let id = new.info.id.clone();
+                if flow.analytics.iter().any(|a| a.info.id == id) {
+                    report
+                        .errors
+                        .push(format!("{id}: loaded by another reload meanwhile"));
+                    continue;
+                }
                 report.changes.push(format!(
                     "{id}: loaded v{} (tunables {})",
                     new.info.version, new.info.tunables_hash
                 ));
-                flow.add_analytic(new);
+                flow.add_analytic(*new);
             }
-            Some(i) => {
-                let old_hash = flow.analytics[i].info.tunables_hash.clone();
-                let module_changed = flow.analytics[i].module.digest != module.digest;
-                match flow.replace_analytic(new) {
+            Step::Unload(id, why) => {
+                if flow.remove_analytic(&id).is_some() {
+                    report.changes.push(format!("{id}: {why}, unloaded"));
+                }
+            }
+            Step::Swap {
+                prepared,
+                what,
+                old_hash,
+            } => {
+                let id = prepared.new.info.id.clone();
+                let hash = prepared.new.info.tunables_hash.clone();
+                match flow.commit_swap(*prepared) {
                     Ok(o) => {
-                        let what = match (module_changed, old_hash != hash) {
-                            (true, true) => "module and tunables",
-                            (true, false) => "module",
-                            _ => "tunables",
-                        };
                         let state = match &o.dropped {
                             None => format!("{} open windows carried over", o.windows_carried),
-                            Some((why, n)) => format!(
-                                "the new version rejected the running state ({why}): {n} open windows dropped"
-                            ),
+                            Some((why, n)) => {
+                                report.state_dropped = true;
+                                format!(
+                                    "the new version rejected the running state ({why}): {n} open windows dropped"
+                                )
+                            }
                         };
                         report.changes.push(format!(
                             "{id}: {what} changed, v{} → v{}, tunables {old_hash} → {hash}; {state}",
@@ -191,23 +283,6 @@ pub fn reload(flow: &mut Flow, config_path: &Path, shipped: &[ModuleSource]) -> 
                     Err(e) => report.errors.push(e),
                 }
             }
-        }
-    }
-    // Analytics whose module is gone. When a module file could not be read
-    // its analytic stays: an unreadable new version must not unload the
-    // running one.
-    if !unreadable_files {
-        let gone: Vec<String> = flow
-            .analytics
-            .iter()
-            .map(|a| a.info.id.clone())
-            .filter(|id| !desired.contains_key(id))
-            .collect();
-        for id in gone {
-            flow.remove_analytic(&id);
-            report
-                .changes
-                .push(format!("{id}: module removed, unloaded"));
         }
     }
     for c in &report.changes {

@@ -343,18 +343,18 @@ impl Store {
         id: &str,
     ) -> Result<Vec<Entry>, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.io(e))?;
-        let table = txn.open_table(def).map_err(|e| self.io(e))?;
-        let lo: (&str, &[u8]) = (id, &[]);
-        let mut out = Vec::new();
-        for item in table.range(lo..).map_err(|e| self.io(e))? {
-            let (k, v) = item.map_err(|e| self.io(e))?;
-            let (kid, key) = k.value();
-            if kid != id {
-                break;
-            }
-            out.push((key.to_vec(), v.value().to_vec()));
-        }
-        Ok(out)
+        read_keyed(&txn, def, id).map_err(|e| self.io(e))
+    }
+
+    /// A read-only view of the store as it is now, unaffected by later
+    /// checkpoints, that can be read on another thread (a reload restores
+    /// new versions from it off the engine thread).
+    pub fn view(&self) -> Result<StoreView, StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
+        Ok(StoreView {
+            txn,
+            label: label(&self.path),
+        })
     }
 
     /// Write a checkpoint in one transaction. Returns the outbox sequence
@@ -539,6 +539,42 @@ fn read_u64(b: &[u8]) -> u64 {
     let n = b.len().min(8);
     a[..n].copy_from_slice(&b[..n]);
     u64::from_le_bytes(a)
+}
+
+/// A consistent, read-only view of the store at one moment.
+pub struct StoreView {
+    txn: redb::ReadTransaction,
+    label: String,
+}
+
+impl StoreView {
+    /// An analytic's stored state entries as of this view, in key order.
+    pub fn entries(&self, id: &str) -> Result<Vec<Entry>, StoreError> {
+        read_keyed(&self.txn, ANALYTIC_STATE, id).map_err(|e| StoreError::Io {
+            path: self.label.clone(),
+            reason: e.to_string(),
+        })
+    }
+}
+
+/// The entries of `id` in a table keyed by (id, key).
+fn read_keyed(
+    txn: &redb::ReadTransaction,
+    def: TableDefinition<(&str, &[u8]), &[u8]>,
+    id: &str,
+) -> Result<Vec<Entry>, String> {
+    let table = txn.open_table(def).map_err(|e| e.to_string())?;
+    let lo: (&str, &[u8]) = (id, &[]);
+    let mut out = Vec::new();
+    for item in table.range(lo..).map_err(|e| e.to_string())? {
+        let (k, v) = item.map_err(|e| e.to_string())?;
+        let (kid, key) = k.value();
+        if kid != id {
+            break;
+        }
+        out.push((key.to_vec(), v.value().to_vec()));
+    }
+    Ok(out)
 }
 
 /// Create a new store file as a whole: built and initialised under a

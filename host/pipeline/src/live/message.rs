@@ -14,6 +14,7 @@ use std::time::Duration;
 use dumpwatch_event::Event;
 use dumpwatch_state::{EntryChange, SourceRecord};
 
+use crate::reload::ReloadPlan;
 use crate::source::InputReport;
 use crate::watermark::SourceId;
 
@@ -70,11 +71,16 @@ pub enum Msg {
     Control(Control),
 }
 
+/// Where the outcome of a reload goes.
+pub type ReloadReply = SyncSender<Result<String, String>>;
+
 /// Operator requests the engine thread serves between batches.
 pub enum Control {
     /// Reload modules and tunables now; the reply says what changed or why
     /// nothing did.
-    Reload(SyncSender<Result<String, String>>),
+    Reload(ReloadReply),
+    /// A reload prepared off the engine thread, ready to apply.
+    Apply(Box<ReloadPlan>),
 }
 
 /// The engine is gone; the message was not delivered.

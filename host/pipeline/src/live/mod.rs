@@ -29,12 +29,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use dumpwatch_state::SourceRecord;
 
-pub use message::{Ack, AckWaiter, Closed, Control, ControlHandle, Msg, SourceHandle, TrySendErr};
+pub use message::{
+    Ack, AckWaiter, Closed, Control, ControlHandle, Msg, ReloadReply, SourceHandle, TrySendErr,
+};
 
 use crate::flow::{Flow, RestoreReport, SourceCheckpoint};
 use crate::metrics::{EngineObserver, Metrics};
+use crate::reload::{self, ReloadPlan};
 use crate::source::InputReport;
 use crate::summary::{AnalyticLine, RunSummary};
+use crate::swap::ReloadContext;
 
 /// How often the engine's counts are copied to the metrics.
 const OBSERVE_EVERY: Duration = Duration::from_millis(500);
@@ -85,13 +89,19 @@ pub struct LiveEngine {
     sources: Vec<LiveSource>,
     restored: RestoreReport,
     reloader: Option<Reloader>,
+    /// Requests answered by the reload being prepared, if one is.
+    reload_in_flight: Option<Vec<ReloadReply>>,
+    /// Requests that came in meanwhile: they get the next reload, which
+    /// sees every change made until then.
+    reload_waiting: Vec<ReloadReply>,
     // metrics hook: messages in the channel, and the copier of counts.
     queued: Arc<AtomicI64>,
     observer: Option<EngineObserver>,
 }
 
-/// What a reload does to the flow, returning a description of the change.
-pub type Reloader = Box<dyn FnMut(&mut Flow) -> Result<String, String> + Send>;
+/// How a reload is prepared (off the engine thread) from where the running
+/// analytics stand.
+pub type Reloader = Arc<dyn Fn(ReloadContext) -> ReloadPlan + Send + Sync>;
 
 fn now_ms() -> i64 {
     SystemTime::now()
@@ -113,6 +123,8 @@ impl LiveEngine {
             sources: Vec::new(),
             restored,
             reloader: None,
+            reload_in_flight: None,
+            reload_waiting: Vec::new(),
             queued: Arc::new(AtomicI64::new(0)),
             observer: None,
         })
@@ -181,20 +193,74 @@ impl LiveEngine {
             .collect()
     }
 
-    /// Reload modules and tunables (see `reload`).
-    fn reload(&mut self) -> Result<String, String> {
-        let Some(r) = self.reloader.as_mut() else {
-            return Err("this engine was started without a reload source".into());
+    /// An operator asked for a reload: prepare one on its own thread,
+    /// unless one is being prepared already (the request then waits for the
+    /// next).
+    fn request_reload(&mut self, reply: ReloadReply) {
+        if self.reloader.is_none() {
+            let _ = reply.send(Err("this engine was started without a reload source".into()));
+        } else if self.reload_in_flight.is_some() {
+            self.reload_waiting.push(reply);
+        } else {
+            self.start_reload(vec![reply]);
+        }
+    }
+
+    fn start_reload(&mut self, replies: Vec<ReloadReply>) {
+        let Some(prepare) = self.reloader.clone() else {
+            return;
         };
-        let outcome = r(&mut self.flow);
-        // Swapped analytics are checkpointed in full at once, so a crash
-        // right after a reload restores the new versions.
-        if let Err(e) = self.checkpoint() {
-            return Err(format!(
+        let ctx = self.flow.reload_context();
+        let tx = self.tx.clone();
+        let spawned = std::thread::Builder::new()
+            .name("dumpwatch-reload".into())
+            .spawn(move || {
+                let plan = prepare(ctx);
+                // The engine may have stopped meanwhile: nothing to apply.
+                let _ = tx.send(Msg::Control(Control::Apply(Box::new(plan))));
+            });
+        match spawned {
+            Ok(_) => self.reload_in_flight = Some(replies),
+            Err(e) => {
+                for r in replies {
+                    let _ = r.send(Err(format!("cannot start the reload: {e}")));
+                }
+            }
+        }
+    }
+
+    /// A prepared reload arrived: apply it at this batch boundary, answer
+    /// its requests, and start the next one if requests are waiting.
+    fn apply_reload(&mut self, plan: ReloadPlan) {
+        let report = reload::commit(&mut self.flow, plan);
+        let ok = report.errors.is_empty();
+        self.flow.note_reload(ok);
+        let mut outcome = if ok {
+            Ok(report.describe())
+        } else {
+            Err(report.describe())
+        };
+        // The stored checkpoint plus the calls since still rebuild a new
+        // version that took the running state, after a trap or a crash, so
+        // no checkpoint is needed for it. One that started empty is not
+        // described by the stored state any more: checkpoint now.
+        if report.state_dropped
+            && let Err(e) = self.checkpoint()
+        {
+            outcome = Err(format!(
                 "reload applied, but the checkpoint after it failed: {e}"
             ));
         }
-        outcome
+        if let Some(o) = &self.observer {
+            o.reload(outcome.is_ok());
+        }
+        for r in self.reload_in_flight.take().unwrap_or_default() {
+            let _ = r.send(outcome.clone());
+        }
+        if !self.reload_waiting.is_empty() {
+            let waiting = std::mem::take(&mut self.reload_waiting);
+            self.start_reload(waiting);
+        }
     }
 
     /// Publish the engine's counts to `metrics` (every observation tick).
@@ -310,13 +376,8 @@ impl LiveEngine {
                     self.sources[src].done = true;
                     self.flow.finish_source(src);
                 }
-                Ok(Msg::Control(Control::Reload(reply))) => {
-                    let r = self.reload();
-                    if let Some(o) = &self.observer {
-                        o.reload(r.is_ok());
-                    }
-                    let _ = reply.send(r);
-                }
+                Ok(Msg::Control(Control::Reload(reply))) => self.request_reload(reply),
+                Ok(Msg::Control(Control::Apply(plan))) => self.apply_reload(*plan),
                 Err(RecvTimeoutError::Timeout) => {}
                 Err(RecvTimeoutError::Disconnected) => break,
             }
@@ -369,6 +430,12 @@ impl LiveEngine {
             if let Msg::Events { ack: Some(a), .. } = m {
                 a.send(Err("the engine stopped before processing it".into()));
             }
+        }
+        let unanswered = self.reload_in_flight.take().unwrap_or_default();
+        for r in unanswered.into_iter().chain(self.reload_waiting.drain(..)) {
+            let _ = r.send(Err(
+                "the engine stopped before the reload was applied".into()
+            ));
         }
         for s in &self.sources {
             if let Some(e) = &s.failed {
