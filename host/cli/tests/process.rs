@@ -350,3 +350,92 @@ fn a_corrupt_store_is_refused_unless_reset() {
     );
     assert!(!findings(&root).is_empty());
 }
+
+/// `replay -` on a pipe that stays open: when the pipeline stops on a fatal
+/// error (here an analytic with the `stop` policy that keeps trapping), the
+/// process ends and says why instead of waiting for input that may never
+/// come.
+#[test]
+fn a_fatal_stop_while_reading_an_open_pipe_ends_the_process() {
+    use std::io::Write;
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("modules")).unwrap();
+    std::fs::copy(
+        dumpwatch_bundle::test_guest("hostile-trap").unwrap(),
+        root.join("modules/trap.wasm"),
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("pipeline.toml"),
+        format!(
+            "[engine]\nmodules_dir = \"modules\"\ncache_dir = \"{}\"\n[limits]\nmax_restarts = 1\n[analytics.TEST-TRAP]\non_failure = \"stop\"\n",
+            dumpwatch_tests::test_cache_dir().display()
+        ),
+    )
+    .unwrap();
+    let mut log = Audit::new();
+    for k in 0..3000u32 {
+        let exe = if k % 40 == 0 {
+            "/usr/bin/hostile-trigger"
+        } else {
+            "/usr/bin/marker"
+        };
+        log.exec(
+            10.0 + f64::from(k) * 0.01,
+            "h1",
+            70_000 + k,
+            1,
+            Who::user(3000),
+            exe,
+            &["x"],
+        );
+    }
+    let mut child = Command::new(BIN)
+        .args(["replay", "--format", "auditd", "--config"])
+        .arg(root.join("pipeline.toml"))
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // One pump of lines (replay reads 4,096 at a time) and a few more: the
+    // engine stops on the first pump while the reader waits for the rest
+    // of the second. The writer keeps the pipe open.
+    let mut stdin = child.stdin.take().unwrap();
+    let text: String = log
+        .render()
+        .lines()
+        .take(4096 + 50)
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(text.as_bytes());
+        let _ = stdin.flush();
+        stdin
+    });
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let ended = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break Some(status);
+        }
+        if Instant::now() >= deadline {
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    if ended.is_none() {
+        child.kill().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    drop(writer.join().unwrap());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let status =
+        ended.unwrap_or_else(|| panic!("still waiting for input after the stop: {stderr}"));
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("TEST-TRAP") && stderr.contains("quarantined"),
+        "{stderr}"
+    );
+}

@@ -313,45 +313,67 @@ pub fn run_inputs_with_progress(
             flow.set_source_format(id, f);
         }
         // The reader decodes on its own thread, a few pumps ahead.
-        let report = std::thread::scope(|scope| {
-            let (pumps, reading) =
-                readahead::spawn(scope, reader, dead_letter.as_mut(), LINES_PER_PUMP);
-            for mut pumped in pumps {
-                for mut batch in pumped.batches.drain(..) {
-                    flow.ingest(id, &mut batch);
+        let (pumps, reading) = match readahead::spawn(reader, dead_letter.take(), LINES_PER_PUMP) {
+            Ok(r) => r,
+            Err(e) => {
+                summary.fatal = Some(format!("{}: cannot start its reader: {e}", spec.path));
+                break;
+            }
+        };
+        let mut last_report = InputReport::default();
+        for mut pumped in pumps.iter() {
+            for mut batch in pumped.batches.drain(..) {
+                flow.ingest(id, &mut batch);
+            }
+            if let Some(e) = &pumped.error {
+                summary.unreadable.push((spec.path.clone(), e.to_string()));
+            }
+            progress(&Progress {
+                input: n,
+                inputs: inputs.len(),
+                path: &spec.path,
+                bytes: pumped.report.bytes,
+                events: pumped.report.stats.normalized,
+            });
+            positions[n].record = pumped.position;
+            positions[n].state_changes.extend(pumped.state_changes);
+            last_report = pumped.report;
+            if let Some(stop) = flow.stopped() {
+                summary.fatal = Some(stop.to_owned());
+                break;
+            }
+            if flow.checkpoint_due()
+                && let Err(e) = flow.checkpoint(&mut positions)
+            {
+                summary.fatal = Some(e.to_string());
+                break;
+            }
+            if !pumped.more {
+                break;
+            }
+        }
+        // Dropping the receiver stops the reader after its current pump.
+        drop(pumps);
+        let report = if summary.fatal.is_some() && !reading.is_finished() {
+            // Stopping anyway: a reader blocked on a pipe (stdin) that may
+            // never be written again is not waited for.
+            tracing::warn!(
+                "{}: its reader is still blocked on input; not waiting for it",
+                spec.path
+            );
+            last_report
+        } else {
+            match reading.join() {
+                Ok((report, dl)) => {
+                    dead_letter = dl;
+                    report
                 }
-                if let Some(e) = &pumped.error {
-                    summary.unreadable.push((spec.path.clone(), e.to_string()));
-                }
-                progress(&Progress {
-                    input: n,
-                    inputs: inputs.len(),
-                    path: &spec.path,
-                    bytes: pumped.report.bytes,
-                    events: pumped.report.stats.normalized,
-                });
-                positions[n].record = pumped.position;
-                positions[n].state_changes.extend(pumped.state_changes);
-                if let Some(stop) = flow.stopped() {
-                    summary.fatal = Some(stop.to_owned());
-                    break;
-                }
-                if flow.checkpoint_due()
-                    && let Err(e) = flow.checkpoint(&mut positions)
-                {
-                    summary.fatal = Some(e.to_string());
-                    break;
-                }
-                if !pumped.more {
-                    break;
+                Err(_) => {
+                    summary.fatal = Some(format!("{}: the reading thread panicked", spec.path));
+                    last_report
                 }
             }
-            // Leaving the loop dropped the receiver: the reader stops.
-            reading.join().unwrap_or_else(|_| {
-                summary.fatal = Some(format!("{}: the reading thread panicked", spec.path));
-                InputReport::default()
-            })
-        });
+        };
         flow.finish_source(id);
         flow.advance(false);
         summary.inputs.push((report, flow.time_stats(id).clone()));

@@ -8,10 +8,15 @@
 //! so the engine checkpoints exactly what it has processed, never what was
 //! only read ahead. The channel is bounded: a slow engine holds the reader
 //! back, and memory stays at a few pumps of events.
+//!
+//! The thread owns the reader and the dead-letter file and gives them back
+//! when it ends. It is not a scoped thread: when the engine stops on a fatal
+//! error, a reader blocked on a pipe that may never be written again (stdin)
+//! is left behind instead of being waited for.
 
 use std::io;
 use std::sync::mpsc::{Receiver, sync_channel};
-use std::thread::{Scope, ScopedJoinHandle};
+use std::thread::JoinHandle;
 
 use dumpwatch_event::Event;
 use dumpwatch_state::SourceRecord;
@@ -34,40 +39,45 @@ pub(crate) struct Pumped {
     pub error: Option<io::Error>,
 }
 
-/// Start reading `reader` on a thread of `scope`, `lines` lines per pump.
+/// What the reading thread gives back: the reader's final report, and the
+/// dead-letter file for the next input.
+pub(crate) type Finished = (InputReport, Option<DeadLetter>);
+
+/// Start reading `reader` on its own thread, `lines` lines per pump.
 /// Dropping the receiver stops the thread after its current pump; joining
-/// the handle gives the reader's final report.
-pub(crate) fn spawn<'scope, 'env>(
-    scope: &'scope Scope<'scope, 'env>,
+/// the handle gives the reader's final report and the dead-letter file.
+pub(crate) fn spawn(
     mut reader: InputReader,
-    mut dead_letter: Option<&'env mut DeadLetter>,
+    mut dead_letter: Option<DeadLetter>,
     lines: usize,
-) -> (Receiver<Pumped>, ScopedJoinHandle<'scope, InputReport>) {
+) -> io::Result<(Receiver<Pumped>, JoinHandle<Finished>)> {
     let (tx, rx) = sync_channel::<Pumped>(PUMPS_IN_FLIGHT);
-    let handle = scope.spawn(move || {
-        loop {
-            let mut batches = Vec::new();
-            let result = reader.pump(lines, dead_letter.as_deref_mut(), &mut |events| {
-                let next = Vec::with_capacity(events.len());
-                batches.push(std::mem::replace(events, next));
-            });
-            let (more, error) = match result {
-                Ok(more) => (more, None),
-                Err(e) => (false, Some(e)),
-            };
-            let pumped = Pumped {
-                batches,
-                position: reader.position(),
-                state_changes: reader.take_state_changes(),
-                report: reader.report(),
-                more,
-                error,
-            };
-            if tx.send(pumped).is_err() || !more {
-                break;
+    let handle = std::thread::Builder::new()
+        .name("dumpwatch-read".into())
+        .spawn(move || {
+            loop {
+                let mut batches = Vec::new();
+                let result = reader.pump(lines, dead_letter.as_mut(), &mut |events| {
+                    let next = Vec::with_capacity(events.len());
+                    batches.push(std::mem::replace(events, next));
+                });
+                let (more, error) = match result {
+                    Ok(more) => (more, None),
+                    Err(e) => (false, Some(e)),
+                };
+                let pumped = Pumped {
+                    batches,
+                    position: reader.position(),
+                    state_changes: reader.take_state_changes(),
+                    report: reader.report(),
+                    more,
+                    error,
+                };
+                if tx.send(pumped).is_err() || !more {
+                    break;
+                }
             }
-        }
-        reader.report()
-    });
-    (rx, handle)
+            (reader.report(), dead_letter)
+        })?;
+    Ok((rx, handle))
 }
