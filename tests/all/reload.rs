@@ -91,6 +91,11 @@ impl Rig {
             std::fs::write(dir.path().join("modules").join(name), bytes).unwrap();
         }
         write_config(dir.path(), extra);
+        Rig::start(dir, &StateOptions::default())
+    }
+
+    /// A pipeline on the config and modules in `dir`, restored from `state`.
+    fn start(dir: tempfile::TempDir, state: &StateOptions) -> Rig {
         let cfg = Config::load(&dir.path().join("pipeline.toml")).unwrap();
         let mut sources = shipped();
         sources.extend(dumpwatch_pipeline::config_modules(&cfg).unwrap());
@@ -98,7 +103,7 @@ impl Rig {
         let sinks: Vec<Box<dyn Sink>> = vec![Box::new(MemorySink {
             findings: found.clone(),
         })];
-        let mut flow = build(&cfg, sources, sinks, &StateOptions::default()).unwrap();
+        let mut flow = build(&cfg, sources, sinks, state).unwrap();
         flow.restore().unwrap();
         let src = flow.add_source(60_000, None);
         Rig {
@@ -107,6 +112,17 @@ impl Rig {
             found,
             src,
         }
+    }
+
+    /// Open windows of `id`, in full.
+    fn windows(&mut self, id: &str) -> String {
+        let a = self
+            .flow
+            .analytics
+            .iter_mut()
+            .find(|a| a.info.id == id)
+            .unwrap();
+        format!("{:?}", a.instance.inspect(10_000).unwrap())
     }
 
     fn feed(&mut self, range: std::ops::Range<usize>) {
@@ -250,6 +266,98 @@ fn a_prepared_swap_catches_up_from_the_checkpoint_or_hands_the_state_over() {
     assert_eq!(uids.len(), 40, "every event processed, none twice");
     assert_eq!(rig.findings_of("TEST-SWAP").len(), 40, "no repeat emitted");
     assert_eq!(rig.processed(), 40);
+}
+
+/// A database client start of user `k` on one of 7 hosts: AN0676 opens
+/// a window per (host, user).
+fn client(k: usize, t: i64) -> Event {
+    Event {
+        time: T0 + t,
+        source: "auditd",
+        id: format!("c{k}-{t}"),
+        device: Device {
+            hostname: Some(format!("db{}", k % 7)),
+            ..Default::default()
+        },
+        actor: Actor {
+            user: Some(format!("user{k}")),
+            uid: Some(10_000 + k as u32),
+            ..Default::default()
+        },
+        process: Some(Box::new(Process {
+            pid: Some(4000 + t as u32),
+            name: Some("pg_dump".into()),
+            path: Some("/usr/bin/pg_dump".into()),
+            command_line: Some("pg_dump crm".into()),
+            parent_pid: Some(999),
+            ..Default::default()
+        })),
+        activity: Activity::ProcessStart(ProcessStart::default()),
+    }
+}
+
+/// After a swap prepared from the store, the next checkpoint writes only
+/// the new version's changes over the entries the old version stored
+/// (windows opened since the last checkpoint among them): a restart from
+/// that store has every window.
+#[test]
+fn after_a_prepared_swap_the_stored_changes_restore_every_window() {
+    let an0676 = dumpwatch_bundle::SHIPPED
+        .iter()
+        .find(|s| s.id == "AN0676")
+        .unwrap()
+        .wasm;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("modules")).unwrap();
+    install(
+        &dir.path().join("modules"),
+        "an0676.wasm",
+        &variant(an0676, "build 1"),
+    );
+    write_config(dir.path(), "");
+    let state = StateOptions {
+        dir: Some(dir.path().join("state")),
+        reset: false,
+    };
+    let mut rig = Rig::start(dir, &state);
+    rig.flow.set_lateness(rig.src, 0);
+    let feed = |rig: &mut Rig, users: std::ops::Range<usize>, t: i64| {
+        let mut events: Vec<Event> = users.map(|k| client(k, t)).collect();
+        rig.flow.ingest(rig.src, &mut events);
+        // Up to the newest event: AN0676 holds events back until the
+        // watermark passes them.
+        rig.flow.advance(true);
+    };
+    feed(&mut rig, 0..50, 1_000);
+    rig.flow.checkpoint(&mut []).unwrap();
+    // Since the checkpoint: new windows, and old ones touched again.
+    feed(&mut rig, 50..60, 2_000);
+    feed(&mut rig, 0..5, 2_500);
+
+    install(&rig.modules(), "an0676.wasm", &variant(an0676, "build 2"));
+    let plan = prepare(rig.flow.reload_context(), &rig.config_path(), &shipped());
+    feed(&mut rig, 60..63, 3_000);
+    let r = commit(&mut rig.flow, plan);
+    assert!(
+        r.errors.is_empty() && r.describe().contains("AN0676: module changed"),
+        "{r:?}"
+    );
+    let a = rig
+        .flow
+        .analytics
+        .iter()
+        .find(|a| a.info.id == "AN0676")
+        .unwrap();
+    assert!(a.checkpointed, "the next checkpoint writes changes only");
+    feed(&mut rig, 63..65, 4_000);
+    rig.flow.checkpoint(&mut []).unwrap();
+    let before = rig.windows("AN0676");
+    assert!(before.contains("open-windows: 65"), "{before}");
+
+    let Rig { dir, flow, .. } = rig;
+    drop(flow);
+    let mut again = Rig::start(dir, &state);
+    assert_eq!(again.windows("AN0676"), before, "every window restored");
 }
 
 #[test]

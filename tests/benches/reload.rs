@@ -216,7 +216,9 @@ fn main() {
             "{}",
             r.describe()
         );
-        // The first checkpoint after a swap writes the new version in full.
+        // The first checkpoint after a swap: the new version's changes over
+        // the stored entries when it was restored from them, its whole
+        // state after a direct handover.
         let after = checkpoint(flow);
         (prep, took, after)
     };
@@ -225,15 +227,23 @@ fn main() {
     let mut committed = Vec::with_capacity(swaps);
     let mut direct = Vec::with_capacity(swaps);
     let mut after = Vec::with_capacity(swaps);
+    let mut after_direct = Vec::with_capacity(swaps);
     for _ in 0..swaps {
         let (p, c, a) = swap(&mut flow, false);
         prepared.push(p);
         committed.push(c);
         after.push(a);
-        let (_, d, _) = swap(&mut flow, true);
+        let (_, d, a) = swap(&mut flow, true);
         direct.push(d);
+        after_direct.push(a);
     }
-    for v in [&mut prepared, &mut committed, &mut direct, &mut after] {
+    for v in [
+        &mut prepared,
+        &mut committed,
+        &mut direct,
+        &mut after,
+        &mut after_direct,
+    ] {
         v.sort();
     }
     println!(
@@ -243,7 +253,8 @@ fn main() {
         ("commit (events held up)", &committed),
         ("direct handover", &direct),
         ("preparation (off the engine thread)", &prepared),
-        ("first checkpoint after a swap", &after),
+        ("first checkpoint after a prepared swap", &after),
+        ("first checkpoint after a direct handover", &after_direct),
     ] {
         println!(
             "  {name}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",

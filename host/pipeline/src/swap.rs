@@ -215,6 +215,7 @@ impl Flow {
             windows_carried: 0,
             dropped: None,
         };
+        let from_store = matches!(state, PreparedState::Restored);
         let kept = match state {
             PreparedState::Rejected(reason) => {
                 let windows = open_windows(&mut self.analytics[i]);
@@ -238,6 +239,11 @@ impl Flow {
         new.batch = std::mem::take(&mut self.analytics[i].batch);
         let old = std::mem::replace(&mut self.analytics[i], new);
         carry_over(&mut self.analytics[i], old, kept);
+        // Restored from the stored entries, it accepted them, and its changes
+        // since then are the calls made since: the next checkpoint writes
+        // those changes over the stored entries, as after a trap rebuild.
+        // (Otherwise it writes the new version's state in full.)
+        self.analytics[i].checkpointed = from_store;
         // Findings the old version already emitted come again unchanged and
         // are recognised as repeats; what the new rules see differently in
         // these events goes out as creations or updates.
@@ -301,8 +307,9 @@ fn open_windows(a: &mut Analytic) -> u64 {
 /// here and now, and a rebuild does the same.
 fn carry_over(new: &mut Analytic, mut old: Analytic, kept: bool) {
     new.stats = std::mem::take(&mut old.stats);
-    // The store holds the old version's entries: the next checkpoint
-    // writes the new version's in full.
+    // The new instance's changes are not relative to the stored entries
+    // (it took a snapshot, or nothing): the next checkpoint writes it in
+    // full.
     new.checkpointed = false;
     if kept {
         new.rebuild_from_store = old.rebuild_from_store;
