@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use dumpwatch_config::Config;
+use dumpwatch_event::{Activity, Actor, Device, Event, Process, ProcessStart};
 use dumpwatch_pipeline::analytics::ModuleSource;
 use dumpwatch_pipeline::sink::{MemorySink, Sink};
 use dumpwatch_pipeline::source::InputSpec;
@@ -393,6 +394,35 @@ impl ZeekLog {
             s.push('\n');
         }
         s
+    }
+}
+
+/// A normalized `pg_dump` start by `user` (uid `uid`) on `host`, for tests
+/// and benches that feed the flow directly: each distinct (host, user)
+/// opens one AN0676 window.
+pub fn dump_start(host: String, user: String, uid: u32, pid: u32, time: i64, id: String) -> Event {
+    Event {
+        time,
+        source: "auditd",
+        id,
+        device: Device {
+            hostname: Some(host),
+            ..Default::default()
+        },
+        actor: Actor {
+            user: Some(user),
+            uid: Some(uid),
+            ..Default::default()
+        },
+        process: Some(Box::new(Process {
+            pid: Some(pid),
+            name: Some("pg_dump".into()),
+            path: Some("/usr/bin/pg_dump".into()),
+            command_line: Some("pg_dump crm".into()),
+            parent_pid: Some(999),
+            ..Default::default()
+        })),
+        activity: Activity::ProcessStart(ProcessStart::default()),
     }
 }
 

@@ -271,29 +271,14 @@ fn a_prepared_swap_catches_up_from_the_checkpoint_or_hands_the_state_over() {
 /// A database client start of user `k` on one of 7 hosts: AN0676 opens
 /// a window per (host, user).
 fn client(k: usize, t: i64) -> Event {
-    Event {
-        time: T0 + t,
-        source: "auditd",
-        id: format!("c{k}-{t}"),
-        device: Device {
-            hostname: Some(format!("db{}", k % 7)),
-            ..Default::default()
-        },
-        actor: Actor {
-            user: Some(format!("user{k}")),
-            uid: Some(10_000 + k as u32),
-            ..Default::default()
-        },
-        process: Some(Box::new(Process {
-            pid: Some(4000 + t as u32),
-            name: Some("pg_dump".into()),
-            path: Some("/usr/bin/pg_dump".into()),
-            command_line: Some("pg_dump crm".into()),
-            parent_pid: Some(999),
-            ..Default::default()
-        })),
-        activity: Activity::ProcessStart(ProcessStart::default()),
-    }
+    dumpwatch_tests::dump_start(
+        format!("db{}", k % 7),
+        format!("user{k}"),
+        10_000 + k as u32,
+        4000 + t as u32,
+        T0 + t,
+        format!("c{k}-{t}"),
+    )
 }
 
 /// After a swap prepared from the store, the next checkpoint writes only

@@ -59,29 +59,14 @@ fn env(name: &str, default: usize) -> usize {
 /// A database client start by entity `k` (host `k % 500`, user `k / 500`):
 /// each distinct `k` opens one AN0676 window.
 fn exec(k: usize, time: i64, id: String, pid: u32) -> Event {
-    Event {
+    dumpwatch_tests::dump_start(
+        format!("host-{}", k % 500),
+        format!("user{}", k / 500),
+        10_000 + (k / 500) as u32,
+        pid,
         time,
-        source: "auditd",
         id,
-        device: Device {
-            hostname: Some(format!("host-{}", k % 500)),
-            ..Default::default()
-        },
-        actor: Actor {
-            user: Some(format!("user{}", k / 500)),
-            uid: Some(10_000 + (k / 500) as u32),
-            ..Default::default()
-        },
-        process: Some(Box::new(Process {
-            pid: Some(pid),
-            name: Some("pg_dump".into()),
-            path: Some("/usr/bin/pg_dump".into()),
-            command_line: Some("pg_dump crm".into()),
-            parent_pid: Some(999),
-            ..Default::default()
-        })),
-        activity: Activity::ProcessStart(ProcessStart::default()),
-    }
+    )
 }
 
 /// The window-opening start of entity `k`.

@@ -38,29 +38,14 @@ fn env(name: &str, default: usize) -> usize {
 }
 
 fn exec(k: usize) -> Event {
-    Event {
-        time: T0 + k as i64,
-        source: "auditd",
-        id: format!("x{k}"),
-        device: Device {
-            hostname: Some(format!("host-{}", k % 500)),
-            ..Default::default()
-        },
-        actor: Actor {
-            user: Some(format!("user{}", k / 500)),
-            uid: Some(10_000 + (k / 500) as u32),
-            ..Default::default()
-        },
-        process: Some(Box::new(Process {
-            pid: Some(1000 + k as u32),
-            name: Some("pg_dump".into()),
-            path: Some("/usr/bin/pg_dump".into()),
-            command_line: Some("pg_dump crm".into()),
-            parent_pid: Some(999),
-            ..Default::default()
-        })),
-        activity: Activity::ProcessStart(ProcessStart::default()),
-    }
+    dumpwatch_tests::dump_start(
+        format!("host-{}", k % 500),
+        format!("user{}", k / 500),
+        10_000 + (k / 500) as u32,
+        1000 + k as u32,
+        T0 + k as i64,
+        format!("x{k}"),
+    )
 }
 
 fn marker(k: usize) -> Event {

@@ -205,15 +205,14 @@ impl Flow {
                 continue;
             };
             let entries = self.store.entries(id).map_err(err)?;
-            let wit_entries: Vec<wit::StateEntry> = entries
+            // Keys to show if the state is refused (the entries move in).
+            let sample: Vec<String> = entries
                 .iter()
-                .map(|(k, v)| wit::StateEntry {
-                    key: k.clone(),
-                    value: Some(v.clone()),
-                })
+                .take(20)
+                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
                 .collect();
             let a = &mut self.analytics[i];
-            match a.instance.restore(&wit_entries) {
+            match a.restore_entries(entries) {
                 Ok(Ok(())) => {
                     a.advanced_to = rec.advanced_to;
                     a.checkpoint_advanced_to = rec.advanced_to;
@@ -222,11 +221,6 @@ impl Flow {
                     report.restored.push((id.clone(), rec.open_windows));
                 }
                 Ok(Err(reason)) => {
-                    let sample: Vec<String> = entries
-                        .iter()
-                        .take(20)
-                        .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
-                        .collect();
                     tracing::error!(
                         analytic = %id,
                         windows_lost = rec.open_windows,
