@@ -14,10 +14,12 @@ mod eve;
 mod tests;
 
 use std::net::IpAddr;
+use std::sync::LazyLock;
 
 use dumpwatch_event::{
     Activity, Endpoint, Event, HttpRequest, NameKind, NetworkFlow, NetworkName, time,
 };
+use memchr::memmem;
 
 use crate::{DecodeContext, Decoder, Format, Output, RecordPos};
 
@@ -165,7 +167,9 @@ fn is_used(event_type: &str) -> bool {
 /// parsed in full.
 fn declared_type(line: &[u8]) -> Option<&str> {
     const KEY: &[u8] = b"\"event_type\":\"";
-    let at = memchr::memmem::find(line, KEY)? + KEY.len();
+    // Built once: `memmem::find` would build a searcher for every line.
+    static FINDER: LazyLock<memmem::Finder<'static>> = LazyLock::new(|| memmem::Finder::new(KEY));
+    let at = FINDER.find(line)? + KEY.len();
     let len = memchr::memchr2(b'"', b'\\', &line[at..])?;
     if line.get(at + len) != Some(&b'"') {
         return None;
@@ -231,7 +235,7 @@ impl Decoder for SuricataDecoder {
             }
             return;
         }
-        let e: Eve<'_> = match serde_json::from_slice(line) {
+        let e: Eve<'_> = match crate::json_records::parse(line) {
             Ok(e) => e,
             Err(err) => {
                 out.error(pos, "invalid JSON", err.to_string());

@@ -93,7 +93,7 @@ impl Decoder for ZeekDecoder {
                 return;
             }
             b'{' => {
-                match serde_json::from_slice::<json::JsonRec<'_>>(line) {
+                match crate::json_records::parse::<json::JsonRec<'_>>(line) {
                     Ok(j) => {
                         let kind = j.kind();
                         if kind == LogKind::Other {
