@@ -64,6 +64,27 @@ pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(
     }
 }
 
+/// [`parse`] through a seed, for records read into a value the caller
+/// owns rather than returned (and copied) whole; the same checks, the
+/// same errors as `from_str` / `from_slice`.
+pub(crate) fn parse_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+    bytes: &'a [u8],
+    seed: S,
+) -> Result<S::Value, serde_json::Error> {
+    fn run<'a, R: serde_json::de::Read<'a>, S: serde::de::DeserializeSeed<'a>>(
+        mut de: serde_json::Deserializer<R>,
+        seed: S,
+    ) -> Result<S::Value, serde_json::Error> {
+        let value = seed.deserialize(&mut de)?;
+        de.end()?;
+        Ok(value)
+    }
+    match std::str::from_utf8(bytes) {
+        Ok(text) => run(serde_json::Deserializer::from_str(text), seed),
+        Err(_) => run(serde_json::Deserializer::from_slice(bytes), seed),
+    }
+}
+
 /// Line-fed splitter of JSON records.
 #[derive(Default)]
 pub(crate) struct JsonRecords {

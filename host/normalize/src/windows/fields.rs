@@ -103,15 +103,6 @@ impl<'a> EventData<'a> {
         }
     }
 
-    /// Take every value `other` has, replacing ours.
-    pub(crate) fn absorb(&mut self, other: EventData<'a>) {
-        for (mine, theirs) in self.values.iter_mut().zip(other.values) {
-            if theirs.is_some() {
-                *mine = theirs;
-            }
-        }
-    }
-
     /// Take the value of `f` out (as [`EventData::get`] reads it), without
     /// copying it when it was already owned (every JSON string with a
     /// backslash, i.e. every Windows path).

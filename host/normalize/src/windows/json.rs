@@ -16,13 +16,16 @@
 //! Records are deserialized in one pass by a map visitor that dispatches
 //! each key: the few system keys, the nested Winlogbeat objects, event-data
 //! names the mapping uses (borrowed, no copy unless escaped), and nothing
-//! else (skipped without allocation).
+//! else (skipped without allocation). The visitors write into one
+//! [`WinRecord`] the decoder owns (seeds, not returned values): the record
+//! is over a kilobyte, and moving it through every layer of serde's return
+//! values cost more than the mapping.
 
 use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::fields::{EventData, FieldId};
 use super::map::{Mapper, parse_ip};
@@ -54,8 +57,9 @@ impl Decoder for WindowsJsonDecoder {
     fn push(&mut self, line: &[u8], pos: RecordPos, out: &mut Output) {
         let mapper = &mut self.mapper;
         self.stream.push(line, pos, out, &mut |bytes, pos, out| {
-            let rec: JsonRecord = crate::json_records::parse(bytes)?;
-            mapper.map(rec.0, bytes, pos, out);
+            let mut rec = WinRecord::default();
+            crate::json_records::parse_seed(bytes, RecordSeed(&mut rec))?;
+            mapper.map(&mut rec, bytes, pos, out);
             Ok(())
         });
     }
@@ -69,12 +73,14 @@ impl Decoder for WindowsJsonDecoder {
     }
 }
 
-/// A Windows JSON record of any of the three shapes.
-pub(crate) struct JsonRecord<'a>(pub WinRecord<'a>);
+/// Reads a Windows JSON record of any of the three shapes into the
+/// record it holds.
+struct RecordSeed<'r, 'a>(&'r mut WinRecord<'a>);
 
-impl<'de> Deserialize<'de> for JsonRecord<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_map(RecordVisitor)
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
     }
 }
 
@@ -86,17 +92,15 @@ fn num_text(n: Option<Num>) -> Option<Cow<'static, str>> {
     n.and_then(Num::get).map(|v| Cow::Owned(v.to_string()))
 }
 
-struct RecordVisitor;
-
-impl<'de> Visitor<'de> for RecordVisitor {
-    type Value = JsonRecord<'de>;
+impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
+    type Value = ();
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("a Windows event as a JSON object")
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-        let mut r = WinRecord::default();
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let r = self.0;
         let mut shipper_host = None;
         while let Some(key) = map.next_key::<Text<'de>>()? {
             match key.as_str() {
@@ -111,18 +115,7 @@ impl<'de> Visitor<'de> for RecordVisitor {
                 // Shared by every shipper.
                 "@timestamp" => r.timestamp = text(map.next_value()?),
                 // Winlogbeat.
-                "winlog" => {
-                    let w: Winlog<'de> = map.next_value()?;
-                    r.computer = r.computer.or(text(w.computer_name));
-                    r.channel = r.channel.or(text(w.channel));
-                    r.provider = r.provider.or(text(w.provider_name));
-                    r.event_id = r.event_id.or(text(w.event_id));
-                    r.record_id = r.record_id.or(text(w.record_id));
-                    r.time_created = r.time_created.or(text(w.time_created));
-                    if let Some(data) = w.event_data {
-                        r.data.absorb(data.0);
-                    }
-                }
+                "winlog" => map.next_value_seed(WinlogSeed(&mut *r))?,
                 "process" => {
                     let p: EcsProcess<'de> = map.next_value()?;
                     let e = &mut r.ecs;
@@ -182,8 +175,10 @@ impl<'de> Visitor<'de> for RecordVisitor {
                 },
             }
         }
-        r.computer = r.computer.or(shipper_host);
-        Ok(JsonRecord(r))
+        if r.computer.is_none() {
+            r.computer = shipper_host;
+        }
+        Ok(())
     }
 }
 
@@ -208,54 +203,192 @@ fn take_dns<'a>(ecs: &mut EcsFields<'a>, d: EcsDns<'a>) {
     }
 }
 
-/// `winlog.event_data`: the same names as NXLog's top level.
-struct DataMap<'a>(EventData<'a>);
+/// `winlog`: the system fields (where the top level has none) and
+/// `event_data`, read like the derived struct it replaces (`Option` fields,
+/// unknown keys skipped, a repeated key an error, the array form by
+/// position), but writing into the record.
+struct WinlogSeed<'r, 'a>(&'r mut WinRecord<'a>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for DataMap<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = DataMap<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("an event_data object")
+/// `winlog`'s fields, in declaration order (the array form's order).
+const WINLOG_FIELDS: &[&str] = &[
+    "channel",
+    "computer_name",
+    "provider_name",
+    "event_id",
+    "record_id",
+    "time_created",
+    "event_data",
+];
+
+/// The system fields of `winlog`, as read.
+#[derive(Default)]
+struct WinlogSystem<'a> {
+    channel: Option<Option<Text<'a>>>,
+    computer_name: Option<Option<Text<'a>>>,
+    provider_name: Option<Option<Text<'a>>>,
+    event_id: Option<Option<Text<'a>>>,
+    record_id: Option<Option<Text<'a>>>,
+    time_created: Option<Option<Text<'a>>>,
+}
+
+impl<'a> WinlogSystem<'a> {
+    /// Fill the record's system fields it lacks.
+    fn apply(self, r: &mut WinRecord<'a>) {
+        let or = |slot: &mut Option<Cow<'a, str>>, v: Option<Option<Text<'a>>>| {
+            if slot.is_none() {
+                *slot = text(v.flatten());
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<DataMap<'de>, A::Error> {
-                let mut data = EventData::default();
-                while let Some(key) = map.next_key::<Text<'de>>()? {
-                    match FieldId::from_name(key.as_str()) {
-                        Some(f) => {
-                            if let Some(v) = text(map.next_value()?) {
-                                data.set(f, v);
-                            }
-                        }
-                        None => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
-                }
-                Ok(DataMap(data))
-            }
-        }
-        d.deserialize_map(V).map(|m| DataMap(m.0))
+        };
+        or(&mut r.computer, self.computer_name);
+        or(&mut r.channel, self.channel);
+        or(&mut r.provider, self.provider_name);
+        or(&mut r.event_id, self.event_id);
+        or(&mut r.record_id, self.record_id);
+        or(&mut r.time_created, self.time_created);
     }
 }
 
-#[derive(Deserialize)]
-struct Winlog<'a> {
-    #[serde(borrow)]
-    channel: Option<Text<'a>>,
-    #[serde(borrow)]
-    computer_name: Option<Text<'a>>,
-    #[serde(borrow)]
-    provider_name: Option<Text<'a>>,
-    #[serde(borrow)]
-    event_id: Option<Text<'a>>,
-    #[serde(borrow)]
-    record_id: Option<Text<'a>>,
-    #[serde(borrow)]
-    time_created: Option<Text<'a>>,
-    #[serde(borrow)]
-    event_data: Option<DataMap<'a>>,
+impl<'de> DeserializeSeed<'de> for WinlogSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_struct("Winlog", WINLOG_FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for WinlogSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("struct Winlog")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let r = self.0;
+        let mut sys = WinlogSystem::default();
+        let mut seen_data = false;
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            let slot = match key.as_str() {
+                "channel" => &mut sys.channel,
+                "computer_name" => &mut sys.computer_name,
+                "provider_name" => &mut sys.provider_name,
+                "event_id" => &mut sys.event_id,
+                "record_id" => &mut sys.record_id,
+                "time_created" => &mut sys.time_created,
+                "event_data" => {
+                    if std::mem::replace(&mut seen_data, true) {
+                        return Err(de::Error::duplicate_field("event_data"));
+                    }
+                    map.next_value_seed(DataSeed(&mut r.data))?;
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            if slot.is_some() {
+                let name = WINLOG_FIELDS
+                    .iter()
+                    .find(|n| **n == key.as_str())
+                    .copied()
+                    .unwrap_or("winlog field");
+                return Err(de::Error::duplicate_field(name));
+            }
+            *slot = Some(map.next_value()?);
+        }
+        sys.apply(r);
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        let r = self.0;
+        let mut sys = WinlogSystem::default();
+        let slots = [
+            &mut sys.channel,
+            &mut sys.computer_name,
+            &mut sys.provider_name,
+            &mut sys.event_id,
+            &mut sys.record_id,
+            &mut sys.time_created,
+        ];
+        for (i, slot) in slots.into_iter().enumerate() {
+            match seq.next_element()? {
+                Some(v) => *slot = Some(v),
+                None => {
+                    return Err(de::Error::invalid_length(
+                        i,
+                        &"struct Winlog with 7 elements",
+                    ));
+                }
+            }
+        }
+        if seq.next_element_seed(DataSeed(&mut r.data))?.is_none() {
+            return Err(de::Error::invalid_length(
+                6,
+                &"struct Winlog with 7 elements",
+            ));
+        }
+        sys.apply(r);
+        Ok(())
+    }
+}
+
+/// `winlog.event_data` (or `null`): the same names as NXLog's top level,
+/// stored in the record's event data as they come.
+struct DataSeed<'r, 'a>(&'r mut EventData<'a>);
+
+impl<'de> DeserializeSeed<'de> for DataSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for DataSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("option")
+    }
+
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(DataMap(self.0))
+    }
+}
+
+/// The `event_data` object itself.
+struct DataMap<'r, 'a>(&'r mut EventData<'a>);
+
+impl<'de> Visitor<'de> for DataMap<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("an event_data object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match FieldId::from_name(key.as_str()) {
+                Some(f) => {
+                    if let Some(v) = text(map.next_value()?) {
+                        self.0.set(f, v);
+                    }
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]

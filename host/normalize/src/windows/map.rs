@@ -82,10 +82,11 @@ impl Mapper {
     }
 
     /// Map one record; `raw` is its bytes (for the id of records without a
-    /// record number).
+    /// record number). The record is taken by reference (and its values
+    /// moved out): it is over a kilobyte, and copying it costs.
     pub(crate) fn map(
         &mut self,
-        mut rec: WinRecord<'_>,
+        rec: &mut WinRecord<'_>,
         raw: &[u8],
         pos: RecordPos,
         out: &mut Output,
@@ -98,13 +99,13 @@ impl Mapper {
                 Err(_) => return out.error(pos, "invalid EventID", format!("event id {s:?}")),
             },
         };
-        merge_ecs(&mut rec, kind);
+        merge_ecs(rec, kind);
         if kind == LogKind::Sysmon {
-            self.learn_user(&rec);
+            self.learn_user(rec);
         }
         let result = match (kind, id) {
-            (LogKind::Security, 4688) => self.process_4688(&mut rec, raw, id),
-            (LogKind::Sysmon, 1 | 3 | 11 | 22) => self.sysmon(&mut rec, raw, id),
+            (LogKind::Security, 4688) => self.process_4688(rec, raw, id),
+            (LogKind::Sysmon, 1 | 3 | 11 | 22) => self.sysmon(rec, raw, id),
             _ => Err(Fail::Skip),
         };
         match result {

@@ -209,7 +209,7 @@ impl WindowsXmlDecoder {
             }
         };
         match parse_event(text) {
-            Ok(rec) => self.mapper.map(rec, bytes, pos, out),
+            Ok(mut rec) => self.mapper.map(&mut rec, bytes, pos, out),
             Err(e) => out.error(pos, "invalid XML", e),
         }
     }
