@@ -18,7 +18,7 @@ mod tsv;
 
 use crate::{DecodeContext, Decoder, Format, Output, RecordPos};
 
-use record::{LogKind, Outcome};
+use record::{LogKind, Rec};
 use tsv::TsvHeader;
 
 /// Whether a sample looks like Zeek logs.
@@ -53,10 +53,10 @@ impl ZeekDecoder {
     }
 }
 
-fn emit(
+fn emit<'a>(
     kind: LogKind,
     name: &str,
-    outcome: impl FnOnce() -> Outcome,
+    rec: impl FnOnce() -> Rec<'a>,
     pos: RecordPos,
     out: &mut Output,
 ) {
@@ -64,11 +64,7 @@ fn emit(
         out.skip(name);
         return;
     }
-    match outcome() {
-        Outcome::Event(ev) => out.event(*ev),
-        Outcome::Skip(k) => out.skip(k),
-        Outcome::Error(k, detail) => out.error(pos, k, detail),
-    }
+    record::to_event(kind, &rec(), pos, out);
 }
 
 impl Decoder for ZeekDecoder {
@@ -100,7 +96,7 @@ impl Decoder for ZeekDecoder {
                             out.skip(j.log_name());
                             return;
                         }
-                        emit(kind, "", || record::to_event(kind, j.into_rec()), pos, out);
+                        emit(kind, "", || j.into_rec(), pos, out);
                     }
                     Err(e) => out.error(pos, "invalid JSON", e.to_string()),
                 }
@@ -119,7 +115,7 @@ impl Decoder for ZeekDecoder {
         }
         let (kind, name) = self.header.kind();
         let rec = self.header.row(line);
-        emit(kind, name, || record::to_event(kind, rec), pos, out);
+        emit(kind, name, || rec, pos, out);
     }
 
     fn finish(&mut self, _out: &mut Output) {}

@@ -11,6 +11,8 @@ use dumpwatch_event::{
     Activity, Endpoint, Event, HttpRequest, NameKind, NetworkFlow, NetworkName, Timestamp,
 };
 
+use crate::{Output, RecordPos};
+
 /// The log a record belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(super) enum LogKind {
@@ -87,13 +89,6 @@ pub(super) struct Rec<'a> {
     pub answers: Vec<Cow<'a, str>>,
 }
 
-/// What a record became.
-pub(super) enum Outcome {
-    Event(Box<Event>),
-    Skip(&'static str),
-    Error(&'static str, String),
-}
-
 fn protocol_number(p: &str) -> Option<u8> {
     match p {
         "tcp" => Some(6),
@@ -108,24 +103,25 @@ fn non_empty(v: &Option<Cow<'_, str>>) -> Option<String> {
 }
 
 /// Map a record of a used log (conn, http, ssl, dns; the caller skips
-/// the others by name) to an event.
-pub(super) fn to_event(kind: LogKind, r: Rec<'_>) -> Outcome {
+/// the others by name) into `out`: an event, a skip or an error. The event
+/// goes straight into `out` (no boxed or returned copy of it on the way).
+pub(super) fn to_event(kind: LogKind, r: &Rec<'_>, pos: RecordPos, out: &mut Output) {
     match kind {
         LogKind::Ssl if r.server_name.as_deref().is_none_or(str::is_empty) => {
-            return Outcome::Skip("ssl:no server name");
+            return out.skip("ssl:no server name");
         }
         LogKind::Http if r.method.as_deref().is_none_or(str::is_empty) => {
-            return Outcome::Skip("http:no method");
+            return out.skip("http:no method");
         }
         LogKind::Dns if r.query.as_deref().is_none_or(str::is_empty) => {
-            return Outcome::Skip("dns:no query");
+            return out.skip("dns:no query");
         }
         _ => {}
     }
     let time = match r.ts {
         Some(Ts::At(t)) => t,
-        Some(Ts::Invalid) => return Outcome::Error("missing time", "ts is not a time".into()),
-        Some(Ts::Missing) | None => return Outcome::Error("missing time", "no ts field".into()),
+        Some(Ts::Invalid) => return out.error(pos, "missing time", "ts is not a time"),
+        Some(Ts::Missing) | None => return out.error(pos, "missing time", "no ts field"),
     };
     let uid = r.uid.as_deref().unwrap_or("");
     let src = Endpoint {
@@ -200,7 +196,7 @@ pub(super) fn to_event(kind: LogKind, r: Rec<'_>) -> Outcome {
             }),
         ),
     };
-    Outcome::Event(Box::new(Event {
+    out.event(Event {
         time,
         source: "zeek",
         id,
@@ -208,5 +204,5 @@ pub(super) fn to_event(kind: LogKind, r: Rec<'_>) -> Outcome {
         actor: Default::default(),
         process: None,
         activity,
-    }))
+    });
 }
