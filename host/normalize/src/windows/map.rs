@@ -173,10 +173,27 @@ impl Mapper {
             .or(self.host.as_deref())
             .unwrap_or("-");
         let channel = rec.channel.as_deref().unwrap_or("-");
-        match rec.record_id.as_deref().map(str::trim) {
-            Some(r) if !r.is_empty() => format!("{computer}:{channel}:{r}"),
-            _ => format!("{computer}:{channel}:{id}:h{:016x}", fnv1a64(raw)),
+        let record = rec
+            .record_id
+            .as_deref()
+            .map(str::trim)
+            .filter(|r| !r.is_empty());
+        // Sized up front: `format!` starts from a guess and grows the
+        // string twice or three times for ids like these.
+        let tail = record.map_or(24, str::len);
+        let mut s = String::with_capacity(computer.len() + channel.len() + tail + 2);
+        s.push_str(computer);
+        s.push(':');
+        s.push_str(channel);
+        s.push(':');
+        match record {
+            Some(r) => s.push_str(r),
+            // Writing to a String cannot fail.
+            None => {
+                let _ = write!(s, "{id}:h{:016x}", fnv1a64(raw));
+            }
         }
+        s
     }
 
     fn process_4688(
@@ -231,9 +248,12 @@ impl Mapper {
 
     fn sysmon(&mut self, rec: &mut WinRecord<'_>, raw: &[u8], id: u16) -> Result<Event, Fail> {
         let time = time_of(rec, LogKind::Sysmon)?;
-        let account = self.account_of(rec);
+        let (user, domain) = match self.account_of(rec) {
+            Some(a) => (Some(a.user), a.domain),
+            None => (None, None),
+        };
         let actor = Actor {
-            user: account.as_ref().map(|a| a.user.clone()),
+            user,
             session: if id == 1 {
                 rec.data.get(F::LogonId).map(str::to_owned)
             } else {
@@ -241,7 +261,7 @@ impl Mapper {
             },
             ..Default::default()
         };
-        let device = self.device(rec, account.as_ref().and_then(|a| a.domain.as_deref()));
+        let device = self.device(rec, domain.as_deref());
         let event_id = self.event_id(rec, raw, id);
         let d = &rec.data;
         let mut process = Process {
