@@ -109,15 +109,18 @@ pub(super) struct Eve<'a> {
     pub tx_id: Option<u64>,
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub direction: Option<Cow<'a, str>>,
+    // The larger per-type objects are boxed (a record has at most one):
+    // inline they made the record several hundred bytes that serde moves
+    // through each layer of return values.
     #[serde(borrow)]
-    pub http: Option<EveHttp<'a>>,
+    pub http: Option<Box<EveHttp<'a>>>,
     #[serde(borrow)]
     pub tls: Option<EveTls<'a>>,
     #[serde(borrow)]
-    pub flow: Option<EveFlow<'a>>,
+    pub flow: Option<Box<EveFlow<'a>>>,
     pub fileinfo: Option<EveFileinfo>,
     #[serde(borrow)]
-    pub dns: Option<EveDns<'a>>,
+    pub dns: Option<Box<EveDns<'a>>>,
 }
 
 #[derive(Deserialize, Default)]
