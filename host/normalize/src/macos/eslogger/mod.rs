@@ -252,9 +252,10 @@ impl State {
             .collect();
         let command_line = (!args.is_empty()).then(|| args.join(" "));
         let parent = guid(target.parent_audit_token.as_ref());
+        let parent_path = parent.and_then(|g| self.paths.get(&g));
         let process = Process {
             pid: token_pid(target.audit_token.as_ref()),
-            guid: guid(target.audit_token.as_ref()).map(|(p, v)| format!("{p}:{v}")),
+            guid: guid(target.audit_token.as_ref()).map(|(p, v)| pair(p, v)),
             name: basename(path),
             path: Some(path.to_owned()),
             command_line,
@@ -264,11 +265,9 @@ impl State {
                 .filter(|&p| p != 0)
                 .or(num(target.ppid))
                 .and_then(|p| u32::try_from(p).ok()),
-            parent_guid: parent.map(|(p, v)| format!("{p}:{v}")),
-            parent_path: parent.and_then(|g| self.paths.get(&g)).cloned(),
-            parent_name: parent
-                .and_then(|g| self.paths.get(&g))
-                .and_then(|p| basename(p)),
+            parent_guid: parent.map(|(p, v)| pair(p, v)),
+            parent_path: parent_path.cloned(),
+            parent_name: parent_path.and_then(|p| basename(p)),
             signing_id: target
                 .signing_id
                 .as_ref()
@@ -336,14 +335,14 @@ fn acting_process(p: &EsProcess<'_>) -> Process {
     let path = path_of(p.executable.as_ref());
     Process {
         pid: token_pid(p.audit_token.as_ref()),
-        guid: guid(p.audit_token.as_ref()).map(|(pid, v)| format!("{pid}:{v}")),
+        guid: guid(p.audit_token.as_ref()).map(|(pid, v)| pair(pid, v)),
         name: path.and_then(basename),
         path: path.map(str::to_owned),
         parent_pid: num(p.original_ppid)
             .filter(|&v| v != 0)
             .or(num(p.ppid))
             .and_then(|v| u32::try_from(v).ok()),
-        parent_guid: guid(p.parent_audit_token.as_ref()).map(|(pid, v)| format!("{pid}:{v}")),
+        parent_guid: guid(p.parent_audit_token.as_ref()).map(|(pid, v)| pair(pid, v)),
         signing_id: p
             .signing_id
             .as_ref()
@@ -386,10 +385,22 @@ fn blank_event(process: Process, activity: Activity) -> Event {
     }
 }
 
+/// `a:b` (guids, ids), sized once: `format!` grows such strings two or
+/// three times.
+fn pair(a: u64, b: u64) -> String {
+    let (mut x, mut y) = (itoa::Buffer::new(), itoa::Buffer::new());
+    let (x, y) = (x.format(a), y.format(b));
+    let mut s = String::with_capacity(x.len() + 1 + y.len());
+    s.push_str(x);
+    s.push(':');
+    s.push_str(y);
+    s
+}
+
 fn event_id(msg: &EsMessage<'_>, name: &str) -> String {
     let mach = num(msg.mach_time).unwrap_or(0);
     match num(msg.global_seq_num).or(num(msg.glob_seq_num)) {
-        Some(g) => format!("{g}:{mach}"),
+        Some(g) => pair(g, mach),
         None => format!("{name}:{}:{mach}", num(msg.seq_num).unwrap_or(0)),
     }
 }
