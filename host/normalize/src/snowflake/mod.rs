@@ -84,12 +84,12 @@ struct JsonRow;
 impl JsonRecord for JsonRow {
     type Record<'de> = Row<'de>;
 
-    fn emit(row: Row<'_>, pos: RecordPos, out: &mut Output) {
-        emit(&row, pos, out);
+    fn emit(mut row: Row<'_>, pos: RecordPos, out: &mut Output) {
+        emit(&mut row, pos, out);
     }
 }
 
-fn emit(row: &Row, pos: RecordPos, out: &mut Output) {
+fn emit(row: &mut Row, pos: RecordPos, out: &mut Output) {
     match row::to_event(row) {
         Ok(ev) => out.event(ev),
         Err(row::RowError(kind, detail)) => out.error(pos, kind, detail),
@@ -142,7 +142,7 @@ fn csv_item(item: CsvItem<'_>, header: &mut Option<Header>, out: &mut Output) {
             }
         }
     }
-    emit(&row, pos, out);
+    emit(&mut row, pos, out);
 }
 
 impl Decoder for SnowflakeDecoder {

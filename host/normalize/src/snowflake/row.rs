@@ -132,9 +132,13 @@ impl<'a> Row<'a> {
         self.values[col as usize].as_ref()
     }
 
-    fn text(&self, col: Col) -> Option<String> {
-        match self.get(col)? {
-            Value::Text(t) => Some(t.clone().into_owned()),
+    /// The column as text, taken out of the row: a value the parser
+    /// already had to copy (one with escapes, as query texts often have)
+    /// is moved into the event rather than copied again. Each column is
+    /// read once.
+    fn take_text(&mut self, col: Col) -> Option<String> {
+        match self.values[col as usize].take()? {
+            Value::Text(t) => Some(t.into_owned()),
             Value::Unsigned(n) => Some(n.to_string()),
             Value::Signed(n) => Some(n.to_string()),
             Value::Float(f) => Some(f.to_string()),
@@ -216,8 +220,8 @@ fn epoch_scaled(n: f64) -> Option<Timestamp> {
 }
 
 /// The `query` event of a row.
-pub(crate) fn to_event(row: &Row) -> Result<Event, RowError> {
-    let Some(id) = row.text(Col::QueryId) else {
+pub(crate) fn to_event(row: &mut Row) -> Result<Event, RowError> {
+    let Some(id) = row.take_text(Col::QueryId) else {
         return Err(RowError("missing field", "no QUERY_ID".into()));
     };
     let Some(time) = row.time(Col::StartTime, "START_TIME")? else {
@@ -225,16 +229,16 @@ pub(crate) fn to_event(row: &Row) -> Result<Event, RowError> {
     };
     let query = DatastoreQuery {
         system: SOURCE.to_owned(),
-        text: row.text(Col::QueryText),
-        query_type: row.text(Col::QueryType),
-        database: row.text(Col::DatabaseName),
-        schema: row.text(Col::SchemaName),
-        warehouse: row.text(Col::WarehouseName),
-        template_hash: row.text(Col::ParameterizedHash),
-        template_hash_version: row.text(Col::ParameterizedHashVersion),
+        text: row.take_text(Col::QueryText),
+        query_type: row.take_text(Col::QueryType),
+        database: row.take_text(Col::DatabaseName),
+        schema: row.take_text(Col::SchemaName),
+        warehouse: row.take_text(Col::WarehouseName),
+        template_hash: row.take_text(Col::ParameterizedHash),
+        template_hash_version: row.take_text(Col::ParameterizedHashVersion),
         rows: row.count(Col::RowsProduced, "ROWS_PRODUCED")?,
         bytes_scanned: row.count(Col::BytesScanned, "BYTES_SCANNED")?,
-        status: row.text(Col::ExecutionStatus),
+        status: row.take_text(Col::ExecutionStatus),
         end_time: row.time(Col::EndTime, "END_TIME")?,
     };
     Ok(Event {
@@ -243,8 +247,8 @@ pub(crate) fn to_event(row: &Row) -> Result<Event, RowError> {
         id,
         device: Default::default(),
         actor: Actor {
-            user: row.text(Col::UserName),
-            groups: row.text(Col::RoleName).into_iter().collect(),
+            user: row.take_text(Col::UserName),
+            groups: row.take_text(Col::RoleName).into_iter().collect(),
             ..Default::default()
         },
         process: None,
