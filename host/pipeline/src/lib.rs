@@ -232,6 +232,8 @@ pub struct Progress<'a> {
 
 /// Lines read between checks for a due checkpoint.
 const LINES_PER_PUMP: usize = 4096;
+/// How long a fatal stop waits for a reader to finish its pump.
+const READER_GRACE: Duration = Duration::from_secs(2);
 
 /// Read every input through the flow, checkpointing as configured, then
 /// flush every window and write a final checkpoint. Inputs resume from
@@ -354,11 +356,18 @@ pub fn run_inputs_with_progress(
         }
         // Dropping the receiver stops the reader after its current pump.
         drop(pumps);
+        if summary.fatal.is_some() {
+            // Stopping anyway: give the reader a moment to finish its pump
+            // (and its dead-letter lines), but a reader blocked on a pipe
+            // (stdin) that may never be written again is not waited for.
+            let deadline = Instant::now() + READER_GRACE;
+            while !reading.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        }
         let report = if summary.fatal.is_some() && !reading.is_finished() {
-            // Stopping anyway: a reader blocked on a pipe (stdin) that may
-            // never be written again is not waited for.
             tracing::warn!(
-                "{}: its reader is still blocked on input; not waiting for it",
+                "{}: its reader is still waiting for input; not waiting for it",
                 spec.path
             );
             last_report

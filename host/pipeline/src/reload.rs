@@ -98,6 +98,19 @@ pub struct ReloadPlan {
     steps: Vec<Step>,
 }
 
+impl ReloadPlan {
+    /// A reload that changes nothing, for this reason.
+    pub fn refused(reason: String) -> ReloadPlan {
+        ReloadPlan {
+            report: ReloadReport {
+                errors: vec![reason],
+                ..Default::default()
+            },
+            steps: Vec::new(),
+        }
+    }
+}
+
 enum Step {
     /// A new analytic.
     Load(Box<Analytic>),

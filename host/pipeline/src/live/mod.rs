@@ -215,7 +215,12 @@ impl LiveEngine {
         let spawned = std::thread::Builder::new()
             .name("dumpwatch-reload".into())
             .spawn(move || {
-                let plan = prepare(ctx);
+                // A panic must still answer: the engine waits for a plan
+                // before it starts the next reload.
+                let plan = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| prepare(ctx)))
+                    .unwrap_or_else(|_| {
+                        ReloadPlan::refused("the reload preparation panicked".into())
+                    });
                 // The engine may have stopped meanwhile: nothing to apply.
                 let _ = tx.send(Msg::Control(Control::Apply(Box::new(plan))));
             });
