@@ -116,12 +116,7 @@ impl Rig {
 
     /// Open windows of `id`, in full.
     fn windows(&mut self, id: &str) -> String {
-        let a = self
-            .flow
-            .analytics
-            .iter_mut()
-            .find(|a| a.info.id == id)
-            .unwrap();
+        let a = self.analytic(id);
         format!("{:?}", a.instance.inspect(10_000).unwrap())
     }
 
@@ -137,13 +132,17 @@ impl Rig {
     }
 
     /// The count of events the TEST-SWAP analytic keeps in its state.
-    fn processed(&mut self) -> u64 {
-        let a = self
-            .flow
+    /// The running analytic `id`.
+    fn analytic(&mut self, id: &str) -> &mut dumpwatch_pipeline::analytics::Analytic {
+        self.flow
             .analytics
             .iter_mut()
-            .find(|a| a.info.id == "TEST-SWAP")
-            .unwrap();
+            .find(|a| a.info.id == id)
+            .unwrap()
+    }
+
+    fn processed(&mut self) -> u64 {
+        let a = self.analytic("TEST-SWAP");
         let entries = a
             .instance
             .snapshot(dumpwatch_runtime::wit::SnapshotMode::Full)
@@ -327,13 +326,10 @@ fn after_a_prepared_swap_the_stored_changes_restore_every_window() {
         r.errors.is_empty() && r.describe().contains("AN0676: module changed"),
         "{r:?}"
     );
-    let a = rig
-        .flow
-        .analytics
-        .iter()
-        .find(|a| a.info.id == "AN0676")
-        .unwrap();
-    assert!(a.checkpointed, "the next checkpoint writes changes only");
+    assert!(
+        rig.analytic("AN0676").checkpointed,
+        "the next checkpoint writes changes only"
+    );
     feed(&mut rig, 63..65, 4_000);
     rig.flow.checkpoint(&mut []).unwrap();
     let before = rig.windows("AN0676");

@@ -363,13 +363,7 @@ fn breakdown(flow: &Flow, store: &Path, scratch: &Path) {
     drop(s);
     drop(cp);
     std::fs::remove_file(&path).unwrap();
-    let wit_entries: Vec<wit::StateEntry> = entries
-        .into_iter()
-        .map(|(key, value)| wit::StateEntry {
-            key,
-            value: Some(value),
-        })
-        .collect();
+    let wit_entries = dumpwatch_runtime::convert::entries_to_wit(entries);
     let a = flow
         .analytics
         .iter()

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use dumpwatch_config::Config;
 use dumpwatch_event::{AnalyticInfo, Event};
 use dumpwatch_runtime::cache::ArtifactCache;
-use dumpwatch_runtime::convert::event_to_wit;
+use dumpwatch_runtime::convert::{entries_to_wit, event_to_wit};
 use dumpwatch_runtime::{AnalyticInstance, AnalyticModule, CallError, Runtime, wit};
 
 use crate::prefilter::Prefilter;
@@ -189,14 +189,7 @@ impl Analytic {
         &mut self,
         entries: Vec<dumpwatch_state::Entry>,
     ) -> Result<Result<(), String>, CallError> {
-        let wit_entries: Vec<wit::StateEntry> = entries
-            .into_iter()
-            .map(|(key, value)| wit::StateEntry {
-                key,
-                value: Some(value),
-            })
-            .collect();
-        self.instance.restore(&wit_entries)
+        self.instance.restore(&entries_to_wit(entries))
     }
 
     /// Make the calls of a replay log again, in order, after the checkpoint
