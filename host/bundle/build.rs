@@ -28,6 +28,7 @@ const TEST_GUESTS: &[&str] = &[
     "hostile-trap",
     "hostile-flood",
     "hostile-wasi",
+    "hostile-state",
     "world-v2",
     "swap-v1",
     "swap-v2",

@@ -143,12 +143,15 @@ impl Rig {
 
     fn processed(&mut self) -> u64 {
         let a = self.analytic("TEST-SWAP");
-        let entries = a
+        let frames = a
             .instance
             .snapshot(dumpwatch_runtime::wit::SnapshotMode::Full)
             .unwrap();
-        let processed = entries.iter().find(|e| e.key == b"processed").unwrap();
-        let bytes: [u8; 8] = processed.value.as_deref().unwrap().try_into().unwrap();
+        let processed = dumpwatch_frames::frames(&frames)
+            .map(Result::unwrap)
+            .find(|e| e.key == b"processed")
+            .unwrap();
+        let bytes: [u8; 8] = processed.value.unwrap().try_into().unwrap();
         u64::from_le_bytes(bytes)
     }
 

@@ -188,6 +188,32 @@ fn a_panic_is_a_trap_and_the_analytic_is_rebuilt() {
 }
 
 #[test]
+fn a_snapshot_that_is_not_state_frames_is_a_failure_not_a_lost_checkpoint() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (log, ids) = stream(60, &[30]);
+    let baseline = replay(&[("audit.log", log.clone())], &config(tmp.path(), ""));
+    let r = replay_with(
+        &[("audit.log", log)],
+        &config(tmp.path(), ""),
+        vec![test_module("hostile-state")],
+    );
+    // The checkpoint committed for the others: the run ends normally and
+    // AN0676's finding is the same.
+    assert!(r.summary.fatal.is_none(), "{:?}", r.summary.fatal);
+    assert_eq!(by_analytic(&r, "AN0676"), by_analytic(&baseline, "AN0676"));
+    let l = line(&r, "TEST-STATE");
+    assert!(l.stats.failures >= 1, "the garbled snapshot is counted");
+    // Every marker was processed once, before and after the trigger.
+    let processed: BTreeSet<String> = by_analytic(&r, "TEST-STATE").into_keys().collect();
+    let markers: BTreeSet<String> = ids[..30].iter().chain(&ids[31..]).cloned().collect();
+    assert_eq!(processed, markers);
+    assert!(
+        r.creations().values().all(|&n| n == 1),
+        "a finding was duplicated"
+    );
+}
+
+#[test]
 fn a_flood_of_findings_is_bounded() {
     let tmp = tempfile::tempdir().unwrap();
     let (log, _) = stream(20, &[10]);

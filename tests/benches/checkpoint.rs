@@ -310,17 +310,13 @@ fn bare_snapshot(mut inst: AnalyticInstance) {
     let r = inst.snapshot(wit::SnapshotMode::Full);
     let d = t.elapsed();
     match r {
-        Ok(entries) => {
-            let bytes: usize = entries
-                .iter()
-                .map(|e| e.key.len() + e.value.as_ref().map_or(0, Vec::len))
-                .sum();
+        Ok(frames) => {
+            let count = dumpwatch_frames::frames(&frames).count();
             println!(
-                "  guest snapshot(full) alone: {:.2} s ({} entries, {:.0} MB of keys and values, {:.0} bytes per entry)",
+                "  guest snapshot(full) alone: {:.2} s ({count} entries, {:.0} MB of state frames, {:.0} bytes per entry)",
                 secs(d),
-                entries.len(),
-                mb(bytes as u64),
-                bytes as f64 / entries.len() as f64
+                mb(frames.len() as u64),
+                frames.len() as f64 / count as f64
             );
         }
         Err(e) => println!(
@@ -335,22 +331,19 @@ fn bare_snapshot(mut inst: AnalyticInstance) {
 /// fresh instance, and committing it all as a full replacement into a new
 /// store.
 fn breakdown(flow: &Flow, store: &Path, scratch: &Path) {
+    let s = Store::open(store, false).unwrap();
+    let held = s.state_size("AN0676").unwrap();
     let t = Instant::now();
-    let entries = {
-        let s = Store::open(store, false).unwrap();
-        s.entries("AN0676").unwrap()
-    };
+    let frames = s.frames("AN0676").unwrap();
     let read = t.elapsed();
-    let bytes: usize = entries.iter().map(|(k, v)| k.len() + v.len()).sum();
+    drop(s);
+    let count = dumpwatch_frames::frames(&frames).count();
     let cp = Checkpoint {
         analytics: vec![AnalyticUpdate {
             id: "AN0676".into(),
             record: AnalyticRecord::default(),
             full: true,
-            entries: entries
-                .iter()
-                .map(|(k, v)| (k.clone(), Some(v.clone())))
-                .collect(),
+            frames: frames.clone(),
         }],
         ..Default::default()
     };
@@ -363,7 +356,6 @@ fn breakdown(flow: &Flow, store: &Path, scratch: &Path) {
     drop(s);
     drop(cp);
     std::fs::remove_file(&path).unwrap();
-    let wit_entries = dumpwatch_runtime::convert::entries_to_wit(entries);
     let a = flow
         .analytics
         .iter()
@@ -372,15 +364,16 @@ fn breakdown(flow: &Flow, store: &Path, scratch: &Path) {
     let mut fresh = a.module.instantiate(flow.runtime()).unwrap();
     fresh.configure(&a.tunables).unwrap().unwrap();
     let t = Instant::now();
-    fresh.restore(&wit_entries).unwrap().unwrap();
+    fresh.restore(&frames).unwrap().unwrap();
     let restore = t.elapsed();
     let back = fresh.inspect(0).unwrap().open_windows;
     println!(
-        "  breakdown: store read of {} entries ({:.0} MB of keys and values, {:.0} bytes per entry) {:.2} s; \
-         guest restore {:.2} s ({back} windows); store commit of them as one full replacement {:.2} s ({:.0} MB file)",
-        wit_entries.len(),
-        mb(bytes as u64),
-        bytes as f64 / wit_entries.len() as f64,
+        "  breakdown: store read of {count} entries ({:.0} MB of state frames, {:.0} bytes per entry; \
+         stored as a full snapshot of {:.0} MB and {:.0} MB of changes since) {:.2} s; guest restore {:.2} s ({back} windows); store commit of them as one full replacement {:.2} s ({:.0} MB file)",
+        mb(frames.len() as u64),
+        frames.len() as f64 / count as f64,
+        mb(held.base),
+        mb(held.changes),
         secs(read),
         secs(restore),
         secs(commit),
@@ -666,11 +659,11 @@ fn main() {
     }
     drop(flow);
     if !full_ok {
-        let stored = Store::open(&store, false)
+        let frames = Store::open(&store, false)
             .unwrap()
-            .entries("AN0676")
-            .unwrap()
-            .len();
+            .frames("AN0676")
+            .unwrap();
+        let stored = dumpwatch_frames::frames(&frames).count();
         aftermath.push_str(&format!("\n  AN0676 entries left in the store: {stored}"));
     }
 

@@ -36,8 +36,8 @@ mod tests;
 
 use dumpwatch_sdk::Analytic;
 use dumpwatch_sdk::types::{
-    ConfigError, Event, Finding, Inspection, Manifest, SnapshotMode, StateEntry, Subscription,
-    Timestamp, Tunable,
+    ConfigError, Event, Finding, Inspection, Manifest, SnapshotMode, Subscription, Timestamp,
+    Tunable,
 };
 
 use crate::config::Config;
@@ -76,11 +76,11 @@ impl Analytic for An0679 {
         self.engine.advance(watermark)
     }
 
-    fn snapshot(&mut self, mode: SnapshotMode) -> Vec<StateEntry> {
+    fn snapshot(&mut self, mode: SnapshotMode) -> Vec<u8> {
         self.engine.snapshot(mode)
     }
 
-    fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+    fn restore(&mut self, entries: Vec<u8>) -> Result<(), String> {
         self.engine.restore(entries)
     }
 

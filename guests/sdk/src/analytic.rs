@@ -7,8 +7,8 @@
 //! means the same code runs natively in unit tests and benches.
 
 use crate::types::{
-    ConfigError, Event, Finding, Inspection, Manifest, SnapshotMode, StateEntry, Subscription,
-    Timestamp, Tunable,
+    ConfigError, Event, Finding, Inspection, Manifest, SnapshotMode, Subscription, Timestamp,
+    Tunable,
 };
 
 /// An analytic, as the `detector` interface describes it (see
@@ -29,11 +29,13 @@ pub trait Analytic: Default + 'static {
     /// updated by closing windows.
     fn advance(&mut self, watermark: Timestamp) -> Vec<Finding>;
 
-    /// Export state: everything, or what changed since the last call.
-    fn snapshot(&mut self, mode: SnapshotMode) -> Vec<StateEntry>;
+    /// Export state as state frames ([`crate::state::SnapshotWriter`]
+    /// writes them): everything, or what changed since the last call.
+    fn snapshot(&mut self, mode: SnapshotMode) -> Vec<u8>;
 
-    /// Replace all state with `entries`.
-    fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String>;
+    /// Replace all state with the entries of `frames`
+    /// ([`crate::state::SnapshotReader`] reads them).
+    fn restore(&mut self, frames: Vec<u8>) -> Result<(), String>;
 
     /// List open windows, oldest first, at most `limit`.
     fn inspect(&self, limit: u32) -> Inspection;
@@ -86,13 +88,13 @@ macro_rules! export_analytic {
                 fn advance(watermark: t::Timestamp) -> ::std::vec::Vec<t::Finding> {
                     with(|a| a.advance(watermark))
                 }
-                fn snapshot(mode: t::SnapshotMode) -> ::std::vec::Vec<t::StateEntry> {
+                fn snapshot(mode: t::SnapshotMode) -> t::StateFrames {
                     with(|a| a.snapshot(mode))
                 }
                 fn restore(
-                    entries: ::std::vec::Vec<t::StateEntry>,
+                    frames: t::StateFrames,
                 ) -> ::core::result::Result<(), ::std::string::String> {
-                    with(|a| a.restore(entries))
+                    with(|a| a.restore(frames))
                 }
                 fn inspect(limit: u32) -> t::Inspection {
                     with(|a| a.inspect(limit))

@@ -22,6 +22,34 @@ pub fn encode<T: Serialize + ?Sized>(value: &T) -> Result<Vec<u8>, CodecError> {
     postcard::to_allocvec(value).map_err(|err| CodecError(format!("cannot encode state: {err}")))
 }
 
+/// Encode `value` at the end of `out` (no allocation once `out` has room:
+/// a snapshot encodes every entry into the same scratch buffer).
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), CodecError> {
+    postcard::serialize_with_flavor(value, Append(out))
+        .map_err(|err| CodecError(format!("cannot encode state: {err}")))
+}
+
+/// A postcard output that appends to a borrowed `Vec`.
+struct Append<'a>(&'a mut Vec<u8>);
+
+impl postcard::ser_flavors::Flavor for Append<'_> {
+    type Output = ();
+
+    fn try_push(&mut self, data: u8) -> postcard::Result<()> {
+        self.0.push(data);
+        Ok(())
+    }
+
+    fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
+        self.0.extend_from_slice(data);
+        Ok(())
+    }
+
+    fn finalize(self) -> postcard::Result<()> {
+        Ok(())
+    }
+}
+
 /// Decode a `T` from `bytes`; trailing bytes are an error (they mean the
 /// bytes were written by a different layout).
 pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
@@ -47,6 +75,15 @@ mod tests {
             decode::<(u32, String, Option<i64>, Vec<u8>)>(&bytes).unwrap(),
             value
         );
+    }
+
+    #[test]
+    fn encode_into_appends_what_encode_returns() {
+        let value = (7u16, String::from("abc"));
+        let mut out = vec![9u8];
+        encode_into(&value, &mut out).unwrap();
+        assert_eq!(out[0], 9);
+        assert_eq!(out[1..], encode(&value).unwrap()[..]);
     }
 
     #[test]

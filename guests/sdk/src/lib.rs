@@ -19,7 +19,7 @@
 //! | [`digest`] | a stable digest of a finding, to emit a re-rendered finding only when it changed |
 //! | [`domain`] | domain lists matching a domain and its subdomains (cloud storage, sync services) |
 //! | [`event`] | accountable user, process name, class, destination of an event |
-//! | [`state`], [`codec`], [`intern`] | keyed state with dirty tracking, `full`/`changes` snapshots with a format check, postcard encoding, interned strings |
+//! | [`state`], [`codec`], [`intern`] | keyed state with dirty tracking, `full`/`changes` snapshots packed as state frames with a format check, postcard encoding, interned strings |
 //! | [`evidence`], [`uid`], [`severity`], [`attack`] | bounded, order-independent evidence; deterministic finding uids; severity raising; ATT&CK constants |
 //! | [`subscribe`] | subscription and field-test constructors |
 //! | `testing` | event builders for native unit tests (not in components) |
@@ -113,8 +113,8 @@
 //!     }
 //!
 //!     fn advance(&mut self, _watermark: Timestamp) -> Vec<Finding> { Vec::new() }
-//!     fn snapshot(&mut self, _mode: SnapshotMode) -> Vec<StateEntry> { Vec::new() }
-//!     fn restore(&mut self, _entries: Vec<StateEntry>) -> Result<(), String> { Ok(()) }
+//!     fn snapshot(&mut self, _mode: SnapshotMode) -> Vec<u8> { Vec::new() }
+//!     fn restore(&mut self, _frames: Vec<u8>) -> Result<(), String> { Ok(()) }
 //!     fn inspect(&self, _limit: u32) -> Inspection {
 //!         Inspection { open_windows: 0, windows: Vec::new() }
 //!     }

@@ -176,7 +176,7 @@ impl<T: Serialize + DeserializeOwned> ReorderBuffer<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::types::StateEntry;
+    use dumpwatch_frames::{Frame, frames};
 
     fn slot(time: i64, id: &str) -> Slot {
         Slot::new(time, "src", id)
@@ -225,7 +225,7 @@ mod tests {
         assert_eq!(buffer.release_oldest(10).len(), 1);
     }
 
-    fn snapshot(buffer: &mut ReorderBuffer<u32>, mode: SnapshotMode) -> Vec<StateEntry> {
+    fn snapshot(buffer: &mut ReorderBuffer<u32>, mode: SnapshotMode) -> Vec<u8> {
         let mut writer = SnapshotWriter::new("reorder-test/1");
         buffer.snapshot_into(&mut writer, 3, mode);
         writer.finish().0
@@ -244,15 +244,16 @@ mod tests {
         assert_eq!(restored.dirty_len(), 0);
 
         assert!(
-            snapshot(&mut buffer, SnapshotMode::Changes)
-                .iter()
-                .all(|e| e.key[0] == 0),
+            frames(&snapshot(&mut buffer, SnapshotMode::Changes)).all(|e| e.unwrap().key[0] == 0),
             "nothing changed"
         );
         buffer.release(2);
         buffer.insert(slot(7, "c"), 7u32);
         let changes = snapshot(&mut buffer, SnapshotMode::Changes);
-        let user: Vec<&StateEntry> = changes.iter().filter(|e| e.key[0] == 3).collect();
+        let user: Vec<Frame> = frames(&changes)
+            .map(Result::unwrap)
+            .filter(|e| e.key[0] == 3)
+            .collect();
         assert_eq!(user.len(), 2);
         assert_eq!(user.iter().filter(|e| e.value.is_none()).count(), 1);
     }

@@ -1,8 +1,9 @@
 //! Keyed analytic state and its snapshots.
 //!
-//! The host checkpoints an analytic as a list of `state-entry`s, one per key,
-//! and merges `changes` snapshots into the last `full` one by key (a `none`
-//! value deletes the key). This module gives that shape a structure:
+//! The host checkpoints an analytic as entries, one per key, packed into one
+//! byte list of state frames ([`dumpwatch_frames`]), and merges `changes`
+//! snapshots into the last `full` one by key (a `none` value deletes the
+//! key). This module gives that shape a structure:
 //!
 //! - keys live in *spaces* (one byte, 1–255) so an analytic can keep several
 //!   kinds of entries (windows per host and user, pending events per host);
@@ -21,9 +22,11 @@ use std::hash::Hash;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use dumpwatch_frames::{Frame, frames};
+
 use crate::codec::{self, CodecError};
 use crate::collections::{Map, Set, new_map, new_set};
-use crate::types::{SnapshotMode, StateEntry};
+use crate::types::SnapshotMode;
 
 /// The meta space.
 const META: u8 = 0;
@@ -77,9 +80,13 @@ impl<K: Hash + Eq> DirtyKeys<K> {
     }
 }
 
-/// Builds the entry list of a snapshot.
+/// Builds the frames of a snapshot.
 pub struct SnapshotWriter {
-    entries: Vec<StateEntry>,
+    frames: Vec<u8>,
+    /// Scratch buffers for one key and one value: each is encoded here
+    /// first, since a frame starts with its length.
+    key: Vec<u8>,
+    value: Vec<u8>,
     errors: Vec<CodecError>,
 }
 
@@ -88,22 +95,29 @@ impl SnapshotWriter {
     /// change it whenever the encoding of any entry changes).
     pub fn new(format: &str) -> SnapshotWriter {
         let mut writer = SnapshotWriter {
-            entries: Vec::new(),
+            frames: Vec::new(),
+            key: Vec::new(),
+            value: Vec::new(),
             errors: Vec::new(),
         };
         writer.meta(FORMAT, format);
         writer
     }
 
+    /// Reserve room for about `bytes` more bytes of frames (a full snapshot
+    /// of a large state then grows its buffer once).
+    pub fn reserve(&mut self, bytes: usize) {
+        self.frames.reserve(bytes);
+    }
+
     /// Write meta entry `name`.
     pub fn meta<V: Serialize + ?Sized>(&mut self, name: &str, value: &V) {
-        let mut key = vec![META];
-        key.extend_from_slice(name.as_bytes());
-        match codec::encode(value) {
-            Ok(bytes) => self.entries.push(StateEntry {
-                key,
-                value: Some(bytes),
-            }),
+        self.key.clear();
+        self.key.push(META);
+        self.key.extend_from_slice(name.as_bytes());
+        self.value.clear();
+        match codec::encode_into(value, &mut self.value) {
+            Ok(()) => dumpwatch_frames::put(&mut self.frames, &self.key, Some(&self.value)),
             Err(err) => self.errors.push(err),
         }
     }
@@ -116,51 +130,60 @@ impl SnapshotWriter {
         value: Option<&V>,
     ) {
         debug_assert_ne!(space, META, "space 0 is reserved for meta entries");
-        let key_bytes = match encode_key(space, key) {
-            Ok(bytes) => bytes,
-            Err(err) => {
-                self.errors.push(err);
-                return;
-            }
+        self.key.clear();
+        self.key.push(space);
+        if let Err(err) = codec::encode_into(key, &mut self.key) {
+            self.errors.push(err);
+            return;
+        }
+        let Some(value) = value else {
+            dumpwatch_frames::put(&mut self.frames, &self.key, None);
+            return;
         };
-        let value = match value.map(codec::encode).transpose() {
-            Ok(value) => value,
-            Err(err) => {
-                self.errors.push(err);
-                return;
-            }
-        };
-        self.entries.push(StateEntry {
-            key: key_bytes,
-            value,
-        });
+        self.value.clear();
+        match codec::encode_into(value, &mut self.value) {
+            Ok(()) => dumpwatch_frames::put(&mut self.frames, &self.key, Some(&self.value)),
+            Err(err) => self.errors.push(err),
+        }
     }
 
-    /// The entries, and the encoding errors of entries left out (should be
+    /// Bytes written so far.
+    pub fn len(&self) -> usize {
+        self.frames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.frames.is_empty()
+    }
+
+    /// The frames, and the encoding errors of entries left out (should be
     /// none; an analytic logs them).
-    pub fn finish(self) -> (Vec<StateEntry>, Vec<CodecError>) {
-        (self.entries, self.errors)
+    pub fn finish(self) -> (Vec<u8>, Vec<CodecError>) {
+        (self.frames, self.errors)
     }
 }
 
-fn encode_key<K: Serialize + ?Sized>(space: u8, key: &K) -> Result<Vec<u8>, CodecError> {
-    let mut bytes = vec![space];
-    bytes.extend(codec::encode(key)?);
-    Ok(bytes)
-}
-
-/// Reads the entries of a snapshot (full, or merged from several).
+/// Reads the frames of a snapshot (full, or merged from several).
 pub struct SnapshotReader {
-    entries: Vec<StateEntry>,
+    frames: Vec<u8>,
+    /// Number of present entries outside the meta space.
+    entries: usize,
 }
 
 impl SnapshotReader {
-    /// Check the format entry and keep the entries. An empty list is a valid
-    /// empty state; a list without a format entry, or with another format, is
-    /// rejected.
-    pub fn open(entries: Vec<StateEntry>, format: &str) -> Result<SnapshotReader, String> {
-        let reader = SnapshotReader { entries };
-        if reader.entries.is_empty() {
+    /// Check the framing and the format entry, and keep the frames. An
+    /// empty list is a valid empty state; a list without a format entry, or
+    /// with another format, is rejected.
+    pub fn open(frames: Vec<u8>, format: &str) -> Result<SnapshotReader, String> {
+        let mut entries = 0;
+        for frame in dumpwatch_frames::frames(&frames) {
+            let frame = frame.map_err(|err| err.to_string())?;
+            if frame.value.is_some() && frame.key.first().is_some_and(|&space| space != META) {
+                entries += 1;
+            }
+        }
+        let reader = SnapshotReader { frames, entries };
+        if reader.frames.is_empty() {
             return Ok(reader);
         }
         match reader.meta::<String>(FORMAT)? {
@@ -174,13 +197,26 @@ impl SnapshotReader {
         }
     }
 
+    /// Number of entries outside the meta space (a capacity hint).
+    pub fn len(&self) -> usize {
+        self.entries
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries == 0
+    }
+
+    /// The frames; [`SnapshotReader::open`] checked that they parse.
+    fn frames(&self) -> impl Iterator<Item = Frame<'_>> {
+        frames(&self.frames).filter_map(Result::ok)
+    }
+
     /// Decode meta entry `name`, if present.
     pub fn meta<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, String> {
         let entry = self
-            .entries
-            .iter()
-            .find(|entry| entry.key.first() == Some(&META) && &entry.key[1..] == name.as_bytes());
-        match entry.and_then(|entry| entry.value.as_deref()) {
+            .frames()
+            .find(|frame| frame.key.first() == Some(&META) && &frame.key[1..] == name.as_bytes());
+        match entry.and_then(|frame| frame.value) {
             None => Ok(None),
             Some(bytes) => codec::decode(bytes)
                 .map(Some)
@@ -188,15 +224,16 @@ impl SnapshotReader {
         }
     }
 
-    /// Decode every present entry of `space`; deleted (`none`) entries are
-    /// skipped. The first undecodable entry is an error.
-    pub fn entries<K: DeserializeOwned, V: DeserializeOwned>(
+    /// Decode every present entry of `space` in turn, handing each to
+    /// `each`; deleted (`none`) entries are skipped. The first undecodable
+    /// entry is an error.
+    pub fn for_each<K: DeserializeOwned, V: DeserializeOwned>(
         &self,
         space: u8,
-    ) -> Result<Vec<(K, V)>, String> {
-        let mut out = Vec::new();
-        for entry in &self.entries {
-            let (Some((&first, key)), Some(value)) = (entry.key.split_first(), &entry.value) else {
+        mut each: impl FnMut(K, V),
+    ) -> Result<(), String> {
+        for frame in self.frames() {
+            let (Some((&first, key)), Some(value)) = (frame.key.split_first(), frame.value) else {
                 continue;
             };
             if first != space {
@@ -206,8 +243,18 @@ impl SnapshotReader {
                 codec::decode(key).map_err(|err| format!("state key in space {space}: {err}"))?;
             let value: V = codec::decode(value)
                 .map_err(|err| format!("state value in space {space}: {err}"))?;
-            out.push((key, value));
+            each(key, value);
         }
+        Ok(())
+    }
+
+    /// Decode every present entry of `space`; see [`SnapshotReader::for_each`].
+    pub fn entries<K: DeserializeOwned, V: DeserializeOwned>(
+        &self,
+        space: u8,
+    ) -> Result<Vec<(K, V)>, String> {
+        let mut out = Vec::new();
+        self.for_each(space, |key, value| out.push((key, value)))?;
         Ok(out)
     }
 }
@@ -335,7 +382,7 @@ where
 mod tests {
     use super::*;
 
-    fn snapshot(store: &mut KeyedStore<String, u32>, mode: SnapshotMode) -> Vec<StateEntry> {
+    fn snapshot(store: &mut KeyedStore<String, u32>, mode: SnapshotMode) -> Vec<u8> {
         let mut writer = SnapshotWriter::new("test/1");
         store.snapshot_into(&mut writer, 1, mode);
         let (entries, errors) = writer.finish();
@@ -343,11 +390,11 @@ mod tests {
         entries
     }
 
-    fn user_entries(entries: &[StateEntry]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
-        let mut out: Vec<_> = entries
-            .iter()
+    fn user_entries(entries: &[u8]) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+        let mut out: Vec<_> = frames(entries)
+            .map(Result::unwrap)
             .filter(|e| e.key[0] != 0)
-            .map(|e| (e.key.clone(), e.value.clone()))
+            .map(|e| (e.key.to_vec(), e.value.map(<[u8]>::to_vec)))
             .collect();
         out.sort();
         out
@@ -372,7 +419,10 @@ mod tests {
         assert_eq!(changes.len(), 2);
         let deleted: Vec<_> = changes.iter().filter(|(_, v)| v.is_none()).collect();
         assert_eq!(deleted.len(), 1);
-        assert_eq!(deleted[0].0, encode_key(1, "c").unwrap());
+        assert_eq!(
+            deleted[0].0,
+            [&[1u8][..], &codec::encode("c").unwrap()].concat()
+        );
     }
 
     #[test]
@@ -401,21 +451,43 @@ mod tests {
 
     #[test]
     fn entries_without_format_are_rejected_but_empty_state_is_fine() {
-        let stray = vec![StateEntry {
-            key: vec![1, 1, b'x'],
-            value: Some(vec![7]),
-        }];
+        let mut stray = Vec::new();
+        dumpwatch_frames::put(&mut stray, &[1, 1, b'x'], Some(&[7]));
         assert!(SnapshotReader::open(stray, "test/1").is_err());
         assert!(SnapshotReader::open(Vec::new(), "test/1").is_ok());
+    }
+
+    #[test]
+    fn truncated_frames_are_rejected_with_their_offset() {
+        let mut store = KeyedStore::new();
+        store.insert("x".to_string(), 7);
+        let mut entries = snapshot(&mut store, SnapshotMode::Full);
+        entries.pop();
+        let err = SnapshotReader::open(entries, "test/1").err().unwrap();
+        assert!(
+            err.contains("state frame at byte") && err.contains("truncated"),
+            "{err}"
+        );
     }
 
     #[test]
     fn undecodable_value_is_an_error() {
         let mut writer = SnapshotWriter::new("test/1");
         writer.put(1, "k", Some(&String::from("not a number")));
-        let (mut entries, _) = writer.finish();
-        // Cut the value short so it no longer decodes as a string.
-        entries[1].value = Some(vec![200]);
+        let (entries, _) = writer.finish();
+        // Give the value a length its bytes do not have, so it no longer
+        // decodes as a string.
+        let mut broken = Vec::new();
+        for frame in frames(&entries) {
+            let frame = frame.unwrap();
+            let value = if frame.key[0] == 1 {
+                Some(&[200u8][..])
+            } else {
+                frame.value
+            };
+            dumpwatch_frames::put(&mut broken, frame.key, value);
+        }
+        let entries = broken;
         let reader = SnapshotReader::open(entries, "test/1").unwrap();
         assert!(reader.entries::<String, String>(1).is_err());
     }

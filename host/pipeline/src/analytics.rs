@@ -9,7 +9,7 @@ use std::sync::Arc;
 use dumpwatch_config::Config;
 use dumpwatch_event::{AnalyticInfo, Event};
 use dumpwatch_runtime::cache::ArtifactCache;
-use dumpwatch_runtime::convert::{entries_to_wit, event_to_wit};
+use dumpwatch_runtime::convert::event_to_wit;
 use dumpwatch_runtime::{AnalyticInstance, AnalyticModule, CallError, Runtime, wit};
 
 use crate::prefilter::Prefilter;
@@ -113,8 +113,9 @@ pub struct Analytic {
     /// Events in `replay`.
     pub replay_events: usize,
     /// A full snapshot of this very instance's state line is in the store
-    /// (later checkpoints write changes only). False after a swap: the
-    /// store holds the previous version's entries.
+    /// (later checkpoints write changes only). False after a swap (the
+    /// store holds the previous version's entries) and when the stored
+    /// changes have outgrown the full snapshot: the next one is full.
     pub checkpointed: bool,
     /// A rebuild starts from the stored entries (then replays `replay`);
     /// false: from an empty instance. Not the same as `checkpointed`: after
@@ -182,14 +183,12 @@ impl Analytic {
         Ok(())
     }
 
-    /// Give this instance the state of a checkpoint: stored entries, or
-    /// nothing for one that starts empty. `Ok(Err)` is the analytic's own
-    /// refusal (an incompatible state format).
-    pub fn restore_entries(
-        &mut self,
-        entries: Vec<dumpwatch_state::Entry>,
-    ) -> Result<Result<(), String>, CallError> {
-        self.instance.restore(&entries_to_wit(entries))
+    /// Give this instance the state of a checkpoint: stored state frames,
+    /// or nothing for one that starts empty. `Ok(Err)` is the analytic's
+    /// own refusal (an incompatible state format).
+    #[allow(clippy::ptr_arg)]
+    pub fn restore_frames(&mut self, frames: &Vec<u8>) -> Result<Result<(), String>, CallError> {
+        self.instance.restore(frames)
     }
 
     /// Make the calls of a replay log again, in order, after the checkpoint
@@ -227,7 +226,8 @@ fn configure(
         Err(e @ CallError::Timeout(_))
         | Err(e @ CallError::Trap(_))
         | Err(e @ CallError::MemoryLimit(_))
-        | Err(e @ CallError::Poisoned) => Err(vec![format!("{id}: configure failed: {e}")]),
+        | Err(e @ CallError::Poisoned)
+        | Err(e @ CallError::Invalid(_)) => Err(vec![format!("{id}: configure failed: {e}")]),
     }
 }
 

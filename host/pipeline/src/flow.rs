@@ -23,7 +23,7 @@ use dumpwatch_runtime::cache::ArtifactCache;
 use dumpwatch_runtime::convert::{event_to_wit, finding_from_wit};
 use dumpwatch_runtime::{CallError, Runtime, wit};
 use dumpwatch_state::{
-    AnalyticRecord, AnalyticUpdate, Checkpoint, Entry, EntryChange, SourceRecord, Store,
+    AnalyticRecord, AnalyticUpdate, Checkpoint, Entry, EntryChange, SourceRecord, StateSize, Store,
 };
 
 use crate::analytics::{Analytic, FailurePolicy, ReplayOp};
@@ -204,15 +204,15 @@ impl Flow {
                 drop_ids.push(id.clone());
                 continue;
             };
-            let entries = self.store.entries(id).map_err(err)?;
-            // Keys to show if the state is refused (the entries move in).
-            let sample: Vec<String> = entries
-                .iter()
+            let frames = self.store.frames(id).map_err(err)?;
+            // Keys to show if the state is refused.
+            let sample: Vec<String> = dumpwatch_frames::frames(&frames)
                 .take(20)
-                .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+                .filter_map(Result::ok)
+                .map(|frame| String::from_utf8_lossy(frame.key).into_owned())
                 .collect();
             let a = &mut self.analytics[i];
-            match a.restore_entries(entries) {
+            match a.restore_frames(&frames) {
                 Ok(Ok(())) => {
                     a.advanced_to = rec.advanced_to;
                     a.checkpoint_advanced_to = rec.advanced_to;
@@ -520,7 +520,7 @@ impl Flow {
             } else {
                 wit::SnapshotMode::Changes
             };
-            let snap = match self.analytics[i].instance.snapshot(mode) {
+            let snap = match self.analytics[i].instance.snapshot(mode).and_then(checked) {
                 Ok(s) => Ok(s),
                 Err(e) => {
                     self.recover(i, e, None);
@@ -532,12 +532,13 @@ impl Flow {
                     }
                     a.instance
                         .snapshot(wit::SnapshotMode::Full)
+                        .and_then(checked)
                         .map_err(|e| e.to_string())
                         .inspect(|_| a.checkpointed = false)
                 }
             };
             let a = &mut self.analytics[i];
-            let entries = match snap {
+            let frames = match snap {
                 Ok(s) => s,
                 Err(e) => {
                     tracing::error!(analytic = %a.info.id, "snapshot failed again, its state is not in this checkpoint: {e}");
@@ -559,7 +560,7 @@ impl Flow {
                     open_windows,
                 },
                 full: !a.checkpointed,
-                entries: entries.into_iter().map(|e| (e.key, e.value)).collect(),
+                frames,
             });
         }
         for src in sources.iter_mut() {
@@ -578,14 +579,18 @@ impl Flow {
         cp.drop_analytics = std::mem::take(&mut self.dropped);
         cp.dedup = self.dedup.take_changes();
         cp.outbox = std::mem::take(&mut self.staged);
-        let seqs = self
+        let committed = self
             .store
             .commit(&cp)
             .map_err(|e| FlowError::Checkpoint(e.to_string()))?;
+        let seqs = committed.seqs;
         self.checkpoints += 1;
         for a in &mut self.analytics {
             if cp.analytics.iter().any(|u| u.id == a.info.id) {
-                a.checkpointed = true;
+                a.checkpointed = !committed
+                    .sizes
+                    .get(&a.info.id)
+                    .is_some_and(StateSize::rebase_due);
                 a.rebuild_from_store = true;
                 a.replay.clear();
                 a.replay_events = 0;
@@ -773,9 +778,9 @@ impl Flow {
 
     /// Fresh instance, last checkpoint restored, calls since replayed.
     fn rebuild(&mut self, i: usize) -> Result<(), String> {
-        let entries = if self.analytics[i].rebuild_from_store {
+        let frames = if self.analytics[i].rebuild_from_store {
             self.store
-                .entries(&self.analytics[i].info.id)
+                .frames(&self.analytics[i].info.id)
                 .map_err(|e| e.to_string())?
         } else {
             Vec::new()
@@ -783,7 +788,7 @@ impl Flow {
         let a = &mut self.analytics[i];
         a.reinstantiate(&self.rt)?;
         if a.rebuild_from_store {
-            match a.restore_entries(entries) {
+            match a.restore_frames(&frames) {
                 Ok(Ok(())) => {}
                 Ok(Err(r)) => return Err(format!("restore rejected its own state: {r}")),
                 Err(e) => return Err(format!("restore failed: {e}")),
@@ -797,5 +802,15 @@ impl Flow {
             .map_err(|e| format!("replaying the calls since the checkpoint failed: {e}"))?;
         self.take_findings(i, findings);
         Ok(())
+    }
+}
+
+/// A snapshot whose bytes are not whole state frames is a failed call of a
+/// broken or hostile module, handled like a trap; it must not reach the
+/// store, where it would fail the whole checkpoint.
+fn checked(frames: Vec<u8>) -> Result<Vec<u8>, CallError> {
+    match dumpwatch_frames::frames(&frames).try_for_each(|frame| frame.map(drop)) {
+        Ok(()) => Ok(frames),
+        Err(e) => Err(CallError::Invalid(format!("snapshot: {e}"))),
     }
 }

@@ -111,10 +111,10 @@ impl ReloadContext {
         let state = if !running.from_store {
             PreparedState::Empty
         } else {
-            match self.view.as_ref().map(|v| v.entries(id)) {
+            match self.view.as_ref().map(|v| v.frames(id)) {
                 Err(e) => PreparedState::Unavailable(e.clone()),
                 Ok(Err(e)) => PreparedState::Unavailable(e.to_string()),
-                Ok(Ok(entries)) => match new.restore_entries(entries) {
+                Ok(Ok(frames)) => match new.restore_frames(&frames) {
                     Ok(Ok(())) => PreparedState::Restored,
                     Ok(Err(reason)) => {
                         new.reinstantiate(&self.rt)?;

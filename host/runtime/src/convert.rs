@@ -155,17 +155,6 @@ fn activity(a: &ev::Activity) -> wit::Activity {
 }
 
 /// The guest record of a host event.
-/// Stored state entries (key, value) as the entries `restore` takes.
-pub fn entries_to_wit(entries: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<wit::StateEntry> {
-    entries
-        .into_iter()
-        .map(|(key, value)| wit::StateEntry {
-            key,
-            value: Some(value),
-        })
-        .collect()
-}
-
 pub fn event_to_wit(e: &ev::Event) -> wit::Event {
     wit::Event {
         time: e.time,

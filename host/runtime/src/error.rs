@@ -60,4 +60,8 @@ pub enum CallError {
     Trap(String),
     #[error("instance is poisoned by an earlier failure and must be re-instantiated")]
     Poisoned,
+    /// The call returned, but what it returned breaks the contract (state
+    /// frames that do not parse).
+    #[error("returned invalid output: {0}")]
+    Invalid(String),
 }

@@ -109,15 +109,16 @@ impl AnalyticInstance {
         Ok(self.bound(f))
     }
 
-    pub fn snapshot(&mut self, mode: wit::SnapshotMode) -> Result<Vec<wit::StateEntry>, CallError> {
+    /// The analytic's state as state frames (`dumpwatch_frames`).
+    pub fn snapshot(&mut self, mode: wit::SnapshotMode) -> Result<Vec<u8>, CallError> {
         self.call(|g, s| g.call_snapshot(s, mode))
     }
 
-    pub fn restore(
-        &mut self,
-        entries: &[wit::StateEntry],
-    ) -> Result<Result<(), String>, CallError> {
-        self.call(|g, s| g.call_restore(s, entries))
+    /// Replace the analytic's state with the entries of `frames`.
+    // The bindings take the WIT alias `state-frames` as `&Vec<u8>`.
+    #[allow(clippy::ptr_arg)]
+    pub fn restore(&mut self, frames: &Vec<u8>) -> Result<Result<(), String>, CallError> {
+        self.call(|g, s| g.call_restore(s, frames))
     }
 
     pub fn inspect(&mut self, limit: u32) -> Result<wit::Inspection, CallError> {

@@ -11,25 +11,33 @@ fn update(id: &str, full: bool, entries: &[(&str, Option<&str>)]) -> AnalyticUpd
             open_windows: entries.len() as u64,
         },
         full,
-        entries: entries
-            .iter()
-            .map(|(k, v)| (k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec())))
-            .collect(),
+        frames: pack(entries),
     }
 }
 
+fn pack(entries: &[(&str, Option<&str>)]) -> Vec<u8> {
+    let mut frames = Vec::new();
+    for (k, v) in entries {
+        dumpwatch_frames::put(&mut frames, k.as_bytes(), v.map(str::as_bytes));
+    }
+    frames
+}
+
+/// The stored entries of `id`, sorted by key (merged frames come in no
+/// particular order).
 fn keys(store: &Store, id: &str) -> Vec<(String, String)> {
-    store
-        .entries(id)
-        .expect("entries")
-        .into_iter()
-        .map(|(k, v)| {
+    let frames = store.frames(id).expect("frames");
+    let mut out: Vec<(String, String)> = dumpwatch_frames::frames(&frames)
+        .map(|frame| {
+            let frame = frame.expect("frame");
             (
-                String::from_utf8(k).expect("utf8"),
-                String::from_utf8(v).expect("utf8"),
+                String::from_utf8(frame.key.to_vec()).expect("utf8"),
+                String::from_utf8(frame.value.expect("present").to_vec()).expect("utf8"),
             )
         })
-        .collect()
+        .collect();
+    out.sort();
+    out
 }
 
 #[test]
@@ -74,6 +82,112 @@ fn changes_full_replacement_and_isolation_between_analytics() {
 }
 
 #[test]
+fn a_large_full_snapshot_spans_segments_and_changes_merge_over_it() {
+    let s = Store::in_memory().expect("store");
+    // About 3.5 segments of entries, so keys straddle segment cuts.
+    let values: Vec<(String, String)> = (0..14_000)
+        .map(|i| (format!("key{i:06}"), format!("{i}-{}", "v".repeat(1000))))
+        .collect();
+    let entries: Vec<(&str, Option<&str>)> = values
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect();
+    let committed = s
+        .commit(&Checkpoint {
+            analytics: vec![update("A", true, &entries)],
+            ..Default::default()
+        })
+        .expect("commit");
+    let size = committed.sizes["A"];
+    assert!(
+        size.base as usize > 3 * SEGMENT && size.changes == 0,
+        "{size:?}"
+    );
+    assert_eq!(s.frames("A").expect("frames"), pack(&entries));
+
+    // Change one, delete one, add one, and delete a key that never was.
+    let committed = s
+        .commit(&Checkpoint {
+            analytics: vec![update(
+                "A",
+                false,
+                &[
+                    ("key000007", Some("seven")),
+                    ("key013999", None),
+                    ("new", Some("n")),
+                    ("never", None),
+                ],
+            )],
+            ..Default::default()
+        })
+        .expect("commit");
+    assert!(committed.sizes["A"].changes > 0);
+    assert!(!committed.sizes["A"].rebase_due());
+    let got = keys(&s, "A");
+    assert_eq!(got.len(), 14_000);
+    assert!(got.contains(&("key000007".into(), "seven".into())));
+    assert!(got.contains(&("new".into(), "n".into())));
+    assert!(!got.iter().any(|(k, _)| k == "key013999" || k == "never"));
+    let mut expected: Vec<(String, String)> = values
+        .into_iter()
+        .filter(|(k, _)| k != "key013999" && k != "key000007")
+        .chain([
+            ("key000007".to_owned(), "seven".to_owned()),
+            ("new".to_owned(), "n".to_owned()),
+        ])
+        .collect();
+    expected.sort();
+    assert_eq!(got, expected);
+    // A key changed twice is counted once.
+    let again = s
+        .commit(&Checkpoint {
+            analytics: vec![update("A", false, &[("key000007", Some("seven"))])],
+            ..Default::default()
+        })
+        .expect("commit");
+    assert_eq!(again.sizes["A"], committed.sizes["A"]);
+}
+
+#[test]
+fn changes_that_outgrow_the_full_snapshot_ask_for_a_new_one() {
+    let s = Store::in_memory().expect("store");
+    s.commit(&Checkpoint {
+        analytics: vec![update("A", true, &[("a", Some("1"))])],
+        ..Default::default()
+    })
+    .expect("commit");
+    let big = "x".repeat(1 << 20);
+    let keys: Vec<String> = (0..5).map(|i| format!("k{i}")).collect();
+    let entries: Vec<(&str, Option<&str>)> = keys
+        .iter()
+        .map(|k| (k.as_str(), Some(big.as_str())))
+        .collect();
+    let committed = s
+        .commit(&Checkpoint {
+            analytics: vec![update("A", false, &entries)],
+            ..Default::default()
+        })
+        .expect("commit");
+    assert!(committed.sizes["A"].rebase_due(), "{:?}", committed.sizes);
+}
+
+#[test]
+fn garbled_frames_are_refused_and_the_checkpoint_is_not_written() {
+    let s = Store::in_memory().expect("store");
+    let mut bad = update("A", false, &[("a", Some("1"))]);
+    bad.frames.pop();
+    let err = s
+        .commit(&Checkpoint {
+            analytics: vec![bad],
+            outbox: vec!["f".into()],
+            ..Default::default()
+        })
+        .expect_err("garbled frames");
+    assert!(err.to_string().contains("state frame"), "{err}");
+    assert!(s.load().expect("load").outbox.is_empty());
+}
+
+#[test]
 fn outbox_is_kept_until_delivered() {
     let s = Store::in_memory().expect("store");
     let seqs = s
@@ -82,7 +196,8 @@ fn outbox_is_kept_until_delivered() {
             dedup: vec![("u1".into(), Some((7, 100)))],
             ..Default::default()
         })
-        .expect("commit");
+        .expect("commit")
+        .seqs;
     assert_eq!(seqs, vec![0, 1]);
     let l = s.load().expect("load");
     assert_eq!(l.outbox, vec![(0, "f1".into()), (1, "f2".into())]);
@@ -98,7 +213,8 @@ fn outbox_is_kept_until_delivered() {
             outbox: vec!["f3".into()],
             ..Default::default()
         })
-        .expect("commit");
+        .expect("commit")
+        .seqs;
     assert_eq!(seqs, vec![2]);
 }
 

@@ -6,7 +6,7 @@
 use dumpwatch_sdk::intern::Sym;
 use dumpwatch_sdk::log;
 use dumpwatch_sdk::state::{SnapshotReader, SnapshotWriter};
-use dumpwatch_sdk::types::{SnapshotMode, StateEntry};
+use dumpwatch_sdk::types::SnapshotMode;
 
 use super::{Engine, HostState, UserWindows};
 use crate::observe::Candidate;
@@ -22,13 +22,15 @@ pub const PENDING: u8 = 2;
 const WATERMARK: &str = "watermark";
 
 impl Engine {
-    pub fn snapshot(&mut self, mode: SnapshotMode) -> Vec<StateEntry> {
+    pub fn snapshot(&mut self, mode: SnapshotMode) -> Vec<u8> {
         let mut writer = SnapshotWriter::new(FORMAT);
         writer.meta(WATERMARK, &self.watermark);
         match mode {
             SnapshotMode::Full => {
                 self.dirty_windows.clear();
                 self.dirty_pending.clear();
+                // About what a window with its client-start evidence takes.
+                writer.reserve(self.window_count.saturating_mul(192));
                 for (host, host_state) in &self.hosts {
                     for entry in &host_state.users {
                         writer.put(WINDOWS, &(host, &entry.user), Some(&entry.windows));
@@ -66,18 +68,36 @@ impl Engine {
         entries
     }
 
-    /// Replace all state with `entries`; on error the state is left empty.
-    pub fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+    /// Replace all state with the entries of `frames`; on error the state is
+    /// left empty.
+    pub fn restore(&mut self, frames: Vec<u8>) -> Result<(), String> {
         let config = self.config.clone();
         *self = Engine::new(config);
-        let reader = SnapshotReader::open(entries, FORMAT)?;
+        let reader = SnapshotReader::open(frames, FORMAT)?;
         let watermark = reader.meta::<i64>(WATERMARK)?.unwrap_or(i64::MIN);
-        let windows = reader.entries::<(Sym, Sym), Vec<Window>>(WINDOWS)?;
-        let pending = reader.entries::<Sym, Vec<Candidate>>(PENDING)?;
+        let result = self.restore_entries(&reader);
+        if result.is_err() {
+            let config = self.config.clone();
+            *self = Engine::new(config);
+            return result;
+        }
         self.watermark = watermark;
-        for ((host, user), mut list) in windows {
+        // Entries come in any order: each host's users are appended as they
+        // come and sorted once (inserting each in place moved half the list
+        // every time).
+        for host_state in self.hosts.values_mut() {
+            host_state
+                .users
+                .sort_unstable_by(|a, b| a.user.cmp(&b.user));
+        }
+        self.rebuild_agenda();
+        Ok(())
+    }
+
+    fn restore_entries(&mut self, reader: &SnapshotReader) -> Result<(), String> {
+        reader.for_each::<(Sym, Sym), Vec<Window>>(WINDOWS, |(host, user), mut list| {
             if list.is_empty() {
-                continue;
+                return;
             }
             list.sort_by_key(|window| window.anchor);
             self.window_count += list.len();
@@ -85,31 +105,20 @@ impl Engine {
                 self.changed.push((host.clone(), user.clone()));
             }
             let host_state = self.hosts.entry(host).or_insert_with(HostState::new);
-            let slot = match host_state
-                .users
-                .binary_search_by(|entry| entry.user.cmp(&user))
-            {
-                Ok(slot) | Err(slot) => slot,
-            };
-            host_state.users.insert(
-                slot,
-                UserWindows {
-                    user,
-                    windows: list,
-                },
-            );
-        }
-        for (host, list) in pending {
+            host_state.users.push(UserWindows {
+                user,
+                windows: list,
+            });
+        })?;
+        reader.for_each::<Sym, Vec<Candidate>>(PENDING, |host, list| {
             if list.is_empty() {
-                continue;
+                return;
             }
             self.pending_count += list.len();
             self.hosts
                 .entry(host)
                 .or_insert_with(HostState::new)
                 .pending = list;
-        }
-        self.rebuild_agenda();
-        Ok(())
+        })
     }
 }

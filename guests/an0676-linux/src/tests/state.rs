@@ -2,6 +2,7 @@
 //! touched, an incompatible format is refused.
 
 use dumpwatch_sdk::Analytic;
+use dumpwatch_sdk::testing::state::{Entry, pack, unpack};
 use dumpwatch_sdk::types::*;
 
 use super::*;
@@ -51,9 +52,9 @@ fn restore_mid_stream_continues_like_an_uninterrupted_run() {
 
         let mut first = analytic(vec![]);
         let mut got = feed(&mut first, &events[..cut]);
-        let entries = first.snapshot(SnapshotMode::Full);
+        let entries = unpack(&first.snapshot(SnapshotMode::Full));
         let mut second = analytic(vec![]);
-        second.restore(entries).unwrap();
+        second.restore(pack(&entries)).unwrap();
         assert_eq!(
             second.engine().window_count(),
             first.engine().window_count()
@@ -76,30 +77,26 @@ fn merged_change_snapshots_restore_like_a_full_one() {
     let mut merged: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> = Default::default();
     for chunk in events.chunks(3) {
         feed(&mut a, chunk);
-        for entry in a.snapshot(SnapshotMode::Changes) {
+        for entry in unpack(&a.snapshot(SnapshotMode::Changes)) {
             merged.insert(entry.key, entry.value);
         }
     }
-    let entries: Vec<StateEntry> = merged
+    let entries: Vec<Entry> = merged
         .into_iter()
-        .filter_map(|(key, value)| {
-            value.map(|v| StateEntry {
-                key,
-                value: Some(v),
-            })
-        })
+        .filter(|(_, value)| value.is_some())
+        .map(|(key, value)| Entry { key, value })
         .collect();
     let mut restored = analytic(vec![]);
-    restored.restore(entries).unwrap();
+    restored.restore(pack(&entries)).unwrap();
     let full = |x: &mut An0676| {
-        let mut e = x.snapshot(SnapshotMode::Full);
+        let mut e = unpack(&x.snapshot(SnapshotMode::Full));
         e.sort_by(|p, q| p.key.cmp(&q.key));
         e
     };
     assert_eq!(full(&mut restored), full(&mut a));
 }
 
-fn entity_keys(entries: &[StateEntry]) -> Vec<(u8, Option<usize>)> {
+fn entity_keys(entries: &[Entry]) -> Vec<(u8, Option<usize>)> {
     let mut keys: Vec<(u8, Option<usize>)> = entries
         .iter()
         .filter(|e| e.key[0] != 0)
@@ -113,10 +110,10 @@ fn entity_keys(entries: &[StateEntry]) -> Vec<(u8, Option<usize>)> {
 fn changes_carry_only_touched_entities() {
     let mut a = analytic(vec![]);
     feed(&mut a, &stream()[..3]);
-    let full = a.snapshot(SnapshotMode::Full);
+    let full = unpack(&a.snapshot(SnapshotMode::Full));
     assert!(entity_keys(&full).len() >= 2);
     assert!(
-        entity_keys(&a.snapshot(SnapshotMode::Changes)).is_empty(),
+        entity_keys(&unpack(&a.snapshot(SnapshotMode::Changes))).is_empty(),
         "nothing touched since"
     );
 
@@ -130,8 +127,8 @@ fn changes_carry_only_touched_entities() {
         500,
         "/tmp/w.sql",
     )]);
-    let changes = a.snapshot(SnapshotMode::Changes);
-    let touched: Vec<&StateEntry> = changes.iter().filter(|e| e.key[0] == WINDOWS).collect();
+    let changes = unpack(&a.snapshot(SnapshotMode::Changes));
+    let touched: Vec<&Entry> = changes.iter().filter(|e| e.key[0] == WINDOWS).collect();
     assert_eq!(touched.len(), 1);
     let (host, user): (String, String) =
         dumpwatch_sdk::codec::decode(&touched[0].key[1..]).unwrap();
@@ -140,37 +137,37 @@ fn changes_carry_only_touched_entities() {
 
     // Expiry deletes: past TimeWindow + LateRetention everything goes.
     a.advance(T0 + 2 * 60 * MIN);
-    let changes = a.snapshot(SnapshotMode::Changes);
+    let changes = unpack(&a.snapshot(SnapshotMode::Changes));
     let keys = entity_keys(&changes);
     assert!(!keys.is_empty());
     assert!(
         keys.iter().all(|(_, value)| value.is_none()),
         "all deleted: {keys:?}"
     );
-    assert!(entity_keys(&a.snapshot(SnapshotMode::Full)).is_empty());
+    assert!(entity_keys(&unpack(&a.snapshot(SnapshotMode::Full))).is_empty());
 }
 
 #[test]
 fn an_incompatible_snapshot_is_refused_and_leaves_an_empty_state() {
     let mut a = analytic(vec![]);
     feed(&mut a, &stream()[..4]);
-    let mut entries = a.snapshot(SnapshotMode::Full);
+    let mut entries = unpack(&a.snapshot(SnapshotMode::Full));
     for entry in &mut entries {
         if entry.key == [&[0u8][..], b"format"].concat() {
             entry.value = Some(dumpwatch_sdk::codec::encode("an0676/0").unwrap());
         }
     }
     let mut b = analytic(vec![]);
-    let err = b.restore(entries).unwrap_err();
+    let err = b.restore(pack(&entries)).unwrap_err();
     assert!(err.contains("an0676/0") && err.contains(FORMAT), "{err}");
     assert_eq!(b.engine().window_count(), 0);
 
     // A garbled value is an error too, not a panic.
-    let mut entries = a.snapshot(SnapshotMode::Full);
+    let mut entries = unpack(&a.snapshot(SnapshotMode::Full));
     for entry in &mut entries {
         if entry.key[0] == WINDOWS {
             entry.value = Some(vec![0xff; 3]);
         }
     }
-    assert!(analytic(vec![]).restore(entries).is_err());
+    assert!(analytic(vec![]).restore(pack(&entries)).is_err());
 }

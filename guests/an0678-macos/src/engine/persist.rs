@@ -6,7 +6,7 @@
 use dumpwatch_sdk::intern::Sym;
 use dumpwatch_sdk::log;
 use dumpwatch_sdk::state::{SnapshotReader, SnapshotWriter};
-use dumpwatch_sdk::types::{SnapshotMode, StateEntry};
+use dumpwatch_sdk::types::SnapshotMode;
 
 use super::{Engine, HostState, UserWindows};
 use crate::observe::Candidate;
@@ -22,7 +22,7 @@ pub const PENDING: u8 = 2;
 const WATERMARK: &str = "watermark";
 
 impl Engine {
-    pub fn snapshot(&mut self, mode: SnapshotMode) -> Vec<StateEntry> {
+    pub fn snapshot(&mut self, mode: SnapshotMode) -> Vec<u8> {
         let mut writer = SnapshotWriter::new(FORMAT);
         writer.meta(WATERMARK, &self.watermark);
         match mode {
@@ -67,7 +67,7 @@ impl Engine {
     }
 
     /// Replace all state with `entries`; on error the state is left empty.
-    pub fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+    pub fn restore(&mut self, entries: Vec<u8>) -> Result<(), String> {
         let config = self.config.clone();
         *self = Engine::new(config);
         let reader = SnapshotReader::open(entries, FORMAT)?;

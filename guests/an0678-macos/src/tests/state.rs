@@ -3,6 +3,7 @@
 //! open windows.
 
 use dumpwatch_sdk::Analytic;
+use dumpwatch_sdk::testing::state::{Entry, pack, unpack};
 use dumpwatch_sdk::types::*;
 
 use super::ordering::morning;
@@ -35,9 +36,9 @@ fn restore_mid_stream_continues_like_an_uninterrupted_run() {
 
         let mut first = analytic(vec![]);
         let mut got = feed(&mut first, &events[..cut]);
-        let entries = first.snapshot(SnapshotMode::Full);
+        let entries = unpack(&first.snapshot(SnapshotMode::Full));
         let mut second = analytic(vec![]);
-        second.restore(entries).unwrap();
+        second.restore(pack(&entries)).unwrap();
         assert_eq!(
             second.engine().window_count(),
             first.engine().window_count()
@@ -60,23 +61,19 @@ fn merged_change_snapshots_restore_like_a_full_one() {
     let mut merged: std::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>> = Default::default();
     for chunk in events.chunks(3) {
         feed(&mut a, chunk);
-        for entry in a.snapshot(SnapshotMode::Changes) {
+        for entry in unpack(&a.snapshot(SnapshotMode::Changes)) {
             merged.insert(entry.key, entry.value);
         }
     }
-    let entries: Vec<StateEntry> = merged
+    let entries: Vec<Entry> = merged
         .into_iter()
-        .filter_map(|(key, value)| {
-            value.map(|v| StateEntry {
-                key,
-                value: Some(v),
-            })
-        })
+        .filter(|(_, value)| value.is_some())
+        .map(|(key, value)| Entry { key, value })
         .collect();
     let mut restored = analytic(vec![]);
-    restored.restore(entries).unwrap();
+    restored.restore(pack(&entries)).unwrap();
     let full = |x: &mut An0678| {
-        let mut e = x.snapshot(SnapshotMode::Full);
+        let mut e = unpack(&x.snapshot(SnapshotMode::Full));
         e.sort_by(|p, q| p.key.cmp(&q.key));
         e
     };
@@ -88,46 +85,50 @@ fn changes_carry_only_touched_entries_and_expiry_deletes() {
     let events = sorted_morning();
     let mut a = analytic(vec![]);
     feed(&mut a, &events[..7]);
-    let full = a.snapshot(SnapshotMode::Full);
+    let full = unpack(&a.snapshot(SnapshotMode::Full));
     let spaces: Vec<u8> = full.iter().map(|e| e.key[0]).collect();
     for space in [WINDOWS, PENDING] {
         assert!(spaces.contains(&space), "space {space} in {spaces:?}");
     }
     assert!(
-        a.snapshot(SnapshotMode::Changes)
+        unpack(&a.snapshot(SnapshotMode::Changes))
             .iter()
             .all(|e| e.key[0] == 0),
         "nothing touched since"
     );
     a.advance(T0 + 3 * 60 * MIN);
-    let changes = a.snapshot(SnapshotMode::Changes);
-    let entity: Vec<&StateEntry> = changes.iter().filter(|e| e.key[0] != 0).collect();
+    let changes = unpack(&a.snapshot(SnapshotMode::Changes));
+    let entity: Vec<&Entry> = changes.iter().filter(|e| e.key[0] != 0).collect();
     assert!(!entity.is_empty());
     assert!(entity.iter().all(|e| e.value.is_none()), "all deleted");
-    assert!(a.snapshot(SnapshotMode::Full).iter().all(|e| e.key[0] == 0));
+    assert!(
+        unpack(&a.snapshot(SnapshotMode::Full))
+            .iter()
+            .all(|e| e.key[0] == 0)
+    );
 }
 
 #[test]
 fn an_incompatible_or_garbled_snapshot_is_refused() {
     let mut a = analytic(vec![]);
     feed(&mut a, &sorted_morning()[..5]);
-    let mut entries = a.snapshot(SnapshotMode::Full);
+    let mut entries = unpack(&a.snapshot(SnapshotMode::Full));
     for entry in &mut entries {
         if entry.key == [&[0u8][..], b"format"].concat() {
             entry.value = Some(dumpwatch_sdk::codec::encode("an0678/0").unwrap());
         }
     }
     let mut b = analytic(vec![]);
-    let err = b.restore(entries).unwrap_err();
+    let err = b.restore(pack(&entries)).unwrap_err();
     assert!(err.contains("an0678/0") && err.contains(FORMAT), "{err}");
     assert_eq!(b.engine().window_count(), 0);
-    let mut entries = a.snapshot(SnapshotMode::Full);
+    let mut entries = unpack(&a.snapshot(SnapshotMode::Full));
     for entry in &mut entries {
         if entry.key[0] == WINDOWS {
             entry.value = Some(vec![0xff; 3]);
         }
     }
-    assert!(analytic(vec![]).restore(entries).is_err());
+    assert!(analytic(vec![]).restore(pack(&entries)).is_err());
 }
 
 #[test]

@@ -8,7 +8,7 @@
 use dumpwatch_sdk::intern::Sym;
 use dumpwatch_sdk::log;
 use dumpwatch_sdk::state::{SnapshotReader, SnapshotWriter};
-use dumpwatch_sdk::types::{SnapshotMode, StateEntry};
+use dumpwatch_sdk::types::SnapshotMode;
 
 use super::{Engine, FlowKey, FlowWindow, IdentityState};
 
@@ -26,7 +26,7 @@ const WATERMARK: &str = "watermark";
 const SWEPT_AT: &str = "swept_at";
 
 impl Engine {
-    pub fn snapshot(&mut self, mode: SnapshotMode) -> Vec<StateEntry> {
+    pub fn snapshot(&mut self, mode: SnapshotMode) -> Vec<u8> {
         let mut writer = SnapshotWriter::new(FORMAT);
         writer.meta(WATERMARK, &self.watermark);
         writer.meta(SWEPT_AT, &self.swept_at);
@@ -74,7 +74,7 @@ impl Engine {
     }
 
     /// Replace all state with `entries`; on error the state is left empty.
-    pub fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+    pub fn restore(&mut self, entries: Vec<u8>) -> Result<(), String> {
         let config = self.config.clone();
         *self = Engine::new(config);
         let reader = SnapshotReader::open(entries, FORMAT)?;

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use dumpwatch_sdk::Analytic;
+use dumpwatch_sdk::testing::state::{Entry, pack, unpack};
 use dumpwatch_sdk::types::*;
 
 use super::*;
@@ -72,9 +73,9 @@ fn restore_mid_stream_continues_like_an_uninterrupted_run() {
 
         let mut first = analytic(with_networks());
         let mut got = feed(&mut first, &events[..cut]);
-        let entries = first.snapshot(SnapshotMode::Full);
+        let entries = unpack(&first.snapshot(SnapshotMode::Full));
         let mut second = analytic(with_networks());
-        second.restore(entries).unwrap();
+        second.restore(pack(&entries)).unwrap();
         assert_eq!(
             second.engine().window_count(),
             first.engine().window_count()
@@ -101,23 +102,19 @@ fn merged_change_snapshots_restore_like_a_full_one() {
     let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
     for chunk in events.chunks(3) {
         feed(&mut a, chunk);
-        for entry in a.snapshot(SnapshotMode::Changes) {
+        for entry in unpack(&a.snapshot(SnapshotMode::Changes)) {
             merged.insert(entry.key, entry.value);
         }
     }
-    let entries: Vec<StateEntry> = merged
+    let entries: Vec<Entry> = merged
         .into_iter()
-        .filter_map(|(key, value)| {
-            value.map(|v| StateEntry {
-                key,
-                value: Some(v),
-            })
-        })
+        .filter(|(_, value)| value.is_some())
+        .map(|(key, value)| Entry { key, value })
         .collect();
     let mut restored = analytic(with_networks());
-    restored.restore(entries).unwrap();
+    restored.restore(pack(&entries)).unwrap();
     let full = |x: &mut An0679| {
-        let mut e = x.snapshot(SnapshotMode::Full);
+        let mut e = unpack(&x.snapshot(SnapshotMode::Full));
         e.sort_by(|p, q| p.key.cmp(&q.key));
         e
     };
@@ -129,17 +126,17 @@ fn changes_carry_only_what_changed() {
     let mut a = analytic(with_networks());
     feed(&mut a, &stream()[..4]);
     a.snapshot(SnapshotMode::Full);
-    let quiet = a.snapshot(SnapshotMode::Changes);
+    let quiet = unpack(&a.snapshot(SnapshotMode::Changes));
     assert!(quiet.iter().all(|e| e.key[0] == 0), "only meta entries");
     // A pending event adds one pending entry and nothing else.
     a.process(vec![statement("q9", T0 + 3 * MIN, EVE_CALLER, CLUSTER)]);
-    let changes = a.snapshot(SnapshotMode::Changes);
-    let user: Vec<&StateEntry> = changes.iter().filter(|e| e.key[0] != 0).collect();
+    let changes = unpack(&a.snapshot(SnapshotMode::Changes));
+    let user: Vec<&Entry> = changes.iter().filter(|e| e.key[0] != 0).collect();
     assert_eq!(user.len(), 1);
     assert_eq!(user[0].key[0], PENDING);
     // Releasing it deletes the pending entry and writes the identity.
     a.advance(T0 + 3 * MIN + 1);
-    let changes = a.snapshot(SnapshotMode::Changes);
+    let changes = unpack(&a.snapshot(SnapshotMode::Changes));
     assert!(
         changes
             .iter()
@@ -152,35 +149,39 @@ fn changes_carry_only_what_changed() {
     );
     // Past every retention all state is deleted.
     a.advance(T0 + 24 * 60 * MIN);
-    let changes = a.snapshot(SnapshotMode::Changes);
+    let changes = unpack(&a.snapshot(SnapshotMode::Changes));
     assert!(
         changes
             .iter()
             .filter(|e| e.key[0] != 0)
             .all(|e| e.value.is_none())
     );
-    assert!(a.snapshot(SnapshotMode::Full).iter().all(|e| e.key[0] == 0));
+    assert!(
+        unpack(&a.snapshot(SnapshotMode::Full))
+            .iter()
+            .all(|e| e.key[0] == 0)
+    );
 }
 
 #[test]
 fn an_incompatible_snapshot_is_refused_and_leaves_an_empty_state() {
     let mut a = analytic(with_networks());
     feed(&mut a, &stream()[..5]);
-    let mut entries = a.snapshot(SnapshotMode::Full);
+    let mut entries = unpack(&a.snapshot(SnapshotMode::Full));
     for entry in &mut entries {
         if entry.key == [&[0u8][..], b"format"].concat() {
             entry.value = Some(dumpwatch_sdk::codec::encode("an0679/0").unwrap());
         }
     }
     let mut b = analytic(with_networks());
-    let err = b.restore(entries).unwrap_err();
+    let err = b.restore(pack(&entries)).unwrap_err();
     assert!(err.contains("an0679/0") && err.contains(FORMAT), "{err}");
     assert_eq!(b.engine().window_count(), 0);
-    let mut entries = a.snapshot(SnapshotMode::Full);
+    let mut entries = unpack(&a.snapshot(SnapshotMode::Full));
     for entry in &mut entries {
         if entry.key[0] == IDENTITIES {
             entry.value = Some(vec![0xff; 3]);
         }
     }
-    assert!(analytic(with_networks()).restore(entries).is_err());
+    assert!(analytic(with_networks()).restore(pack(&entries)).is_err());
 }

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use dumpwatch_sdk::Analytic;
+use dumpwatch_sdk::testing::state::{Entry, pack, unpack};
 use dumpwatch_sdk::types::*;
 
 use super::*;
@@ -56,9 +57,9 @@ fn restore_mid_stream_continues_like_an_uninterrupted_run() {
 
         let mut first = analytic(vec![short_learning()]);
         let mut got = feed(&mut first, &events[..cut]);
-        let entries = first.snapshot(SnapshotMode::Full);
+        let entries = unpack(&first.snapshot(SnapshotMode::Full));
         let mut second = analytic(vec![short_learning()]);
-        second.restore(entries).unwrap();
+        second.restore(pack(&entries)).unwrap();
         assert_eq!(
             second.engine().window_count(),
             first.engine().window_count()
@@ -83,11 +84,11 @@ fn learned_templates_are_in_the_snapshot() {
     let mut a = analytic(vec![short_learning()]);
     feed(&mut a, &stream()[..2]);
     a.advance(T0 + 10 * MIN);
-    let entries = a.snapshot(SnapshotMode::Full);
+    let entries = unpack(&a.snapshot(SnapshotMode::Full));
     assert!(entries.iter().filter(|e| e.key[0] == LEARNED).count() >= 4);
     // Restored, the learned shape is not new after the learning period.
     let mut b = analytic(vec![short_learning()]);
-    b.restore(entries).unwrap();
+    b.restore(pack(&entries)).unwrap();
     let again = Query::new("select id from customers where id = 42").at(
         "k9",
         T0 + 3 * HOUR,
@@ -115,23 +116,19 @@ fn merged_change_snapshots_restore_like_a_full_one() {
     let mut merged: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
     for chunk in events.chunks(4) {
         feed(&mut a, chunk);
-        for entry in a.snapshot(SnapshotMode::Changes) {
+        for entry in unpack(&a.snapshot(SnapshotMode::Changes)) {
             merged.insert(entry.key, entry.value);
         }
     }
-    let entries: Vec<StateEntry> = merged
+    let entries: Vec<Entry> = merged
         .into_iter()
-        .filter_map(|(key, value)| {
-            value.map(|v| StateEntry {
-                key,
-                value: Some(v),
-            })
-        })
+        .filter(|(_, value)| value.is_some())
+        .map(|(key, value)| Entry { key, value })
         .collect();
     let mut restored = analytic(vec![short_learning()]);
-    restored.restore(entries).unwrap();
+    restored.restore(pack(&entries)).unwrap();
     let full = |x: &mut An0680| {
-        let mut e = x.snapshot(SnapshotMode::Full);
+        let mut e = unpack(&x.snapshot(SnapshotMode::Full));
         e.sort_by(|p, q| p.key.cmp(&q.key));
         e
     };
@@ -146,7 +143,7 @@ fn changes_carry_only_what_changed() {
     a.advance(T0 + 75 * MIN);
     a.snapshot(SnapshotMode::Full);
     assert!(
-        a.snapshot(SnapshotMode::Changes)
+        unpack(&a.snapshot(SnapshotMode::Changes))
             .iter()
             .all(|e| e.key[0] == 0)
     );
@@ -156,12 +153,12 @@ fn changes_carry_only_what_changed() {
         "SVC",
         "ETL",
     )]);
-    let changes = a.snapshot(SnapshotMode::Changes);
-    let user: Vec<&StateEntry> = changes.iter().filter(|e| e.key[0] != 0).collect();
+    let changes = unpack(&a.snapshot(SnapshotMode::Changes));
+    let user: Vec<&Entry> = changes.iter().filter(|e| e.key[0] != 0).collect();
     assert_eq!(user.len(), 1);
     assert_eq!(user[0].key[0], PENDING);
     a.advance(T0 + 81 * MIN);
-    let changes = a.snapshot(SnapshotMode::Changes);
+    let changes = unpack(&a.snapshot(SnapshotMode::Changes));
     assert!(
         changes
             .iter()
@@ -182,22 +179,22 @@ fn changes_carry_only_what_changed() {
 fn an_incompatible_snapshot_is_refused_and_leaves_an_empty_state() {
     let mut a = analytic(vec![short_learning()]);
     feed(&mut a, &stream()[..5]);
-    let mut entries = a.snapshot(SnapshotMode::Full);
+    let mut entries = unpack(&a.snapshot(SnapshotMode::Full));
     for entry in &mut entries {
         if entry.key == [&[0u8][..], b"format"].concat() {
             entry.value = Some(dumpwatch_sdk::codec::encode("an0680/0").unwrap());
         }
     }
     let mut b = analytic(vec![]);
-    let err = b.restore(entries).unwrap_err();
+    let err = b.restore(pack(&entries)).unwrap_err();
     assert!(err.contains("an0680/0") && err.contains(FORMAT), "{err}");
     assert_eq!(b.engine().window_count(), 0);
     assert_eq!(b.engine().learned_count(), 0);
-    let mut entries = a.snapshot(SnapshotMode::Full);
+    let mut entries = unpack(&a.snapshot(SnapshotMode::Full));
     for entry in &mut entries {
         if entry.key[0] == LEARNED {
             entry.value = Some(vec![0xff; 12]);
         }
     }
-    assert!(analytic(vec![]).restore(entries).is_err());
+    assert!(analytic(vec![]).restore(pack(&entries)).is_err());
 }

@@ -15,6 +15,7 @@
 use std::net::IpAddr;
 
 mod endpoint;
+pub mod state;
 
 use crate::address::from_ip;
 use crate::types::*;

@@ -25,6 +25,9 @@ pub enum Misbehaviour {
     /// Behave; write state in format `n` and refuse any other format (for
     /// the reload tests: a new version that cannot take the old state).
     StateFormat(u8),
+    /// From the trigger on, return snapshots that are not state frames (a
+    /// length that runs past the end).
+    GarbledState,
 }
 
 /// The shared implementation.
@@ -32,6 +35,8 @@ pub struct Core {
     pub id: &'static str,
     pub kind: Misbehaviour,
     pub processed: u64,
+    /// The trigger was seen (what `GarbledState` waits for).
+    pub triggered: bool,
 }
 
 fn finding(id: &str, uid: &str, title: String, e: &Event) -> Finding {
@@ -99,6 +104,7 @@ impl Core {
     }
 
     fn misbehave(&mut self, e: &Event) -> Vec<Finding> {
+        self.triggered = true;
         match self.kind {
             Misbehaviour::Loop => {
                 let mut n: u64 = 0;
@@ -117,7 +123,7 @@ impl Core {
             Misbehaviour::Flood => (0..200_000)
                 .map(|i| finding(self.id, &format!("flood-{i}"), String::new(), e))
                 .collect(),
-            Misbehaviour::StateFormat(_) => Vec::new(),
+            Misbehaviour::StateFormat(_) | Misbehaviour::GarbledState => Vec::new(),
             Misbehaviour::Wasi => {
                 let file = match std::fs::read_to_string("/etc/passwd") {
                     Ok(s) => format!("file ALLOWED ({} bytes)", s.len()),
@@ -152,24 +158,29 @@ impl Core {
         }
     }
 
-    pub fn snapshot(&mut self, _mode: SnapshotMode) -> Vec<StateEntry> {
-        vec![
-            StateEntry {
-                key: b"format".to_vec(),
-                value: Some(vec![self.format()]),
-            },
-            StateEntry {
-                key: b"processed".to_vec(),
-                value: Some(self.processed.to_le_bytes().to_vec()),
-            },
-        ]
+    pub fn snapshot(&mut self, _mode: SnapshotMode) -> Vec<u8> {
+        if self.triggered && self.kind == Misbehaviour::GarbledState {
+            // A key of 100 bytes, of which 3 follow.
+            return vec![100, b'a', b'b', b'c'];
+        }
+        let mut frames = Vec::new();
+        dumpwatch_frames::put(&mut frames, b"format", Some(&[self.format()]));
+        dumpwatch_frames::put(
+            &mut frames,
+            b"processed",
+            Some(&self.processed.to_le_bytes()),
+        );
+        frames
     }
 
-    pub fn restore(&mut self, entries: Vec<StateEntry>) -> Result<(), String> {
+    pub fn restore(&mut self, frames: Vec<u8>) -> Result<(), String> {
+        let entries = dumpwatch_frames::frames(&frames)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|err| err.to_string())?;
         if let Some(found) = entries
             .iter()
             .find(|e| e.key == b"format")
-            .and_then(|e| e.value.as_ref())
+            .and_then(|e| e.value)
             .and_then(|v| v.first().copied())
             && found != self.format()
         {
@@ -182,7 +193,7 @@ impl Core {
         for e in entries {
             if e.key == b"processed"
                 && let Some(v) = e.value
-                && let Ok(b) = <[u8; 8]>::try_from(v.as_slice())
+                && let Ok(b) = <[u8; 8]>::try_from(v)
             {
                 self.processed = u64::from_le_bytes(b);
             }
@@ -203,6 +214,7 @@ macro_rules! hostile_analytic {
                     id: $id,
                     kind: $kind,
                     processed: 0,
+                    triggered: false,
                 })
             }
         }
@@ -229,13 +241,10 @@ macro_rules! hostile_analytic {
             fn advance(&mut self, _w: i64) -> Vec<dumpwatch_sdk::types::Finding> {
                 Vec::new()
             }
-            fn snapshot(
-                &mut self,
-                m: dumpwatch_sdk::types::SnapshotMode,
-            ) -> Vec<dumpwatch_sdk::types::StateEntry> {
+            fn snapshot(&mut self, m: dumpwatch_sdk::types::SnapshotMode) -> Vec<u8> {
                 self.0.snapshot(m)
             }
-            fn restore(&mut self, e: Vec<dumpwatch_sdk::types::StateEntry>) -> Result<(), String> {
+            fn restore(&mut self, e: Vec<u8>) -> Result<(), String> {
                 self.0.restore(e)
             }
             fn inspect(&self, _limit: u32) -> dumpwatch_sdk::types::Inspection {

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{Context, Result, bail};
 use dumpwatch_event::time::format_rfc3339_ms;
 use dumpwatch_pipeline::{Mode, lateness_ms, runtime_limits, store_path};
-use dumpwatch_runtime::{AnalyticModule, Runtime, wit};
+use dumpwatch_runtime::{AnalyticModule, Runtime};
 use dumpwatch_state::Store;
 
 use crate::modules::{load_config, sources};
@@ -82,33 +82,29 @@ pub fn run(args: Args) -> Result<ExitCode> {
     }
     println!("analytics:");
     for (id, rec) in &loaded.analytics {
-        let (entries, bytes) = sizes
+        let (entries, bytes, held) = sizes
             .entries_by_analytic
             .get(id)
             .copied()
             .unwrap_or_default();
         println!(
-            "  {id} v{} (module {}, tunables {}): advanced to {}, {} open windows, {entries} entries, {bytes} bytes",
+            "  {id} v{} (module {}, tunables {}): advanced to {}, {} open windows, {entries} entries, {bytes} bytes \
+             (stored as a full snapshot of {} bytes and {} bytes of changes since)",
             rec.version,
             &rec.module_digest[..rec.module_digest.len().min(12)],
             rec.tunables_hash,
             when(rec.advanced_to),
-            rec.open_windows
+            rec.open_windows,
+            held.base,
+            held.changes
         );
         let Some(module) = modules.iter().find(|m| &m.manifest.id == id) else {
             println!("    (no loaded module has this id: windows cannot be listed)");
             continue;
         };
         let mut inst = module.instantiate(&rt)?;
-        let entries: Vec<wit::StateEntry> = store
-            .entries(id)?
-            .into_iter()
-            .map(|(k, v)| wit::StateEntry {
-                key: k,
-                value: Some(v),
-            })
-            .collect();
-        match inst.restore(&entries) {
+        let frames = store.frames(id)?;
+        match inst.restore(&frames) {
             Ok(Ok(())) => {
                 let ins = inst.inspect(args.windows).context("inspect")?;
                 for w in &ins.windows {

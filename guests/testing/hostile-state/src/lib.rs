@@ -1,0 +1,3 @@
+//! Sandbox test analytic `TEST-STATE`: see the `hostile` crate.
+
+hostile::hostile_analytic!(Hostile, "TEST-STATE", hostile::Misbehaviour::GarbledState);
