@@ -99,6 +99,11 @@ impl Runtime {
             .epoch_interruption(true)
             .allocation_strategy(InstanceAllocationStrategy::Pooling(pool))
             .cranelift_opt_level(wasmtime::OptLevel::Speed);
+        // For analytic authors: `DUMPWATCH_PERF_MAP=1` writes
+        // /tmp/perf-<pid>.map, so `perf report` names guest functions.
+        if std::env::var_os("DUMPWATCH_PERF_MAP").is_some() {
+            config.profiler(wasmtime::ProfilingStrategy::PerfMap);
+        }
         let engine = Engine::new(&config).map_err(engine_err)?;
 
         let mut linker: Linker<HostState> = Linker::new(&engine);

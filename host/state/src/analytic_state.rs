@@ -4,6 +4,8 @@
 
 use std::collections::HashSet;
 
+use foldhash::fast::RandomState;
+
 use dumpwatch_frames::{FrameError, frames, put};
 use redb::{ReadableTable, WriteTransaction};
 
@@ -112,8 +114,15 @@ fn remove_changes(
 /// with the changes merged over it, each key once and no deletions. With
 /// no changes the segments are returned as they were written.
 pub(crate) fn read_frames(txn: &redb::ReadTransaction, id: &str) -> Result<Vec<u8>, String> {
+    let sizes = txn.open_table(ANALYTIC_SIZES).map_err(|e| e.to_string())?;
+    let (base_len, _) = sizes
+        .get(id)
+        .map_err(|e| e.to_string())?
+        .map_or((0, 0), |v| v.value());
     let base_table = txn.open_table(ANALYTIC_BASE).map_err(|e| e.to_string())?;
-    let mut base = Vec::new();
+    // Sized once: growing a buffer of hundreds of MB by doubling copies it
+    // again at every step.
+    let mut base = Vec::with_capacity(usize::try_from(base_len).unwrap_or(0));
     for item in base_table
         .range((id, 0)..=(id, u32::MAX))
         .map_err(|e| e.to_string())?
@@ -126,23 +135,36 @@ pub(crate) fn read_frames(txn: &redb::ReadTransaction, id: &str) -> Result<Vec<u
         check(&base).map_err(|e| format!("stored state of {id}: {e}"))?;
         return Ok(base);
     }
-    let changed: HashSet<&[u8]> = changes.iter().map(|(key, _)| key.as_slice()).collect();
-    let mut out = Vec::with_capacity(base.len());
+    // Drop the frames of changed keys in place (each kept frame moves down
+    // over the dropped ones), then append the changed values.
+    let changed: HashSet<&[u8], RandomState> =
+        changes.iter().map(|(key, _)| key.as_slice()).collect();
+    let mut kept = 0;
     let mut it = frames(&base);
+    let mut dropped = Vec::new();
     loop {
         let start = it.offset();
         let Some(frame) = it.next() else { break };
         let frame = frame.map_err(|e| format!("stored state of {id}: {e}"))?;
-        if !changed.contains(frame.key) {
-            out.extend_from_slice(&base[start..it.offset()]);
+        if changed.contains(frame.key) {
+            dropped.push(start..it.offset());
         }
     }
+    let mut read = 0;
+    for range in dropped {
+        base.copy_within(read..range.start, kept);
+        kept += range.start - read;
+        read = range.end;
+    }
+    base.copy_within(read.., kept);
+    kept += base.len() - read;
+    base.truncate(kept);
     for (key, value) in &changes {
         if let Some(value) = value {
-            put(&mut out, key, Some(value));
+            put(&mut base, key, Some(value));
         }
     }
-    Ok(out)
+    Ok(base)
 }
 
 /// The change rows of `id` in key order: key and value, `None` for a

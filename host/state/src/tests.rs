@@ -294,3 +294,63 @@ fn a_new_store_appears_whole_and_an_interrupted_creation_is_discarded() {
     );
     assert_eq!(s.load().expect("load").checkpoints, 0);
 }
+
+mod merge {
+    use std::collections::BTreeMap;
+
+    use proptest::prelude::*;
+
+    use super::*;
+
+    /// One checkpoint: full (the whole map) or changes (keys set or
+    /// deleted), over a small key space so keys repeat.
+    fn checkpoint() -> impl Strategy<Value = (bool, Vec<(u8, Option<u16>)>)> {
+        (
+            prop::bool::weighted(0.2),
+            prop::collection::vec((0u8..40, prop::option::weighted(0.7, any::<u16>())), 0..30),
+        )
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(64))]
+
+        /// Whatever the sequence of full and changed-only checkpoints, the
+        /// stored state reads back as the map they describe.
+        #[test]
+        fn stored_state_is_the_last_full_snapshot_with_the_changes_since(
+            checkpoints in prop::collection::vec(checkpoint(), 1..12),
+        ) {
+            let s = Store::in_memory().expect("store");
+            let mut model: BTreeMap<String, String> = BTreeMap::new();
+            for (full, changes) in checkpoints {
+                // A full snapshot is the model after the changes, with no
+                // deletions; a changed-only one carries them as they are.
+                for (k, v) in &changes {
+                    match v {
+                        Some(v) => model.insert(format!("k{k}"), format!("v{v}")),
+                        None => model.remove(&format!("k{k}")),
+                    };
+                }
+                let owned: Vec<(String, Option<String>)> = if full {
+                    model.iter().map(|(k, v)| (k.clone(), Some(v.clone()))).collect()
+                } else {
+                    changes
+                        .iter()
+                        .map(|(k, v)| (format!("k{k}"), v.map(|v| format!("v{v}"))))
+                        .collect()
+                };
+                let entries: Vec<(&str, Option<&str>)> = owned
+                    .iter()
+                    .map(|(k, v)| (k.as_str(), v.as_deref()))
+                    .collect();
+                s.commit(&Checkpoint {
+                    analytics: vec![update("A", full, &entries)],
+                    ..Default::default()
+                })
+                .expect("commit");
+                let expected: Vec<(String, String)> = model.clone().into_iter().collect();
+                prop_assert_eq!(keys(&s, "A"), expected);
+            }
+        }
+    }
+}
