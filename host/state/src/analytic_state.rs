@@ -170,23 +170,9 @@ pub(crate) fn read_frames(txn: &redb::ReadTransaction, id: &str) -> Result<Vec<u
 /// The change rows of `id` in key order: key and value, `None` for a
 /// deletion.
 fn read_changes(txn: &redb::ReadTransaction, id: &str) -> Result<Vec<crate::EntryChange>, String> {
-    let table = txn
-        .open_table(ANALYTIC_CHANGES)
-        .map_err(|e| e.to_string())?;
-    let lo: (&str, &[u8]) = (id, &[]);
-    let mut out = Vec::new();
-    for item in table.range(lo..).map_err(|e| e.to_string())? {
-        let (k, v) = item.map_err(|e| e.to_string())?;
-        let (kid, key) = k.value();
-        if kid != id {
-            break;
-        }
-        let value = match v.value().split_first() {
-            Some((&PRESENT, value)) => Some(value.to_vec()),
-            Some((&DELETED, [])) => None,
-            _ => return Err(format!("stored state of {id}: a change row is corrupt")),
-        };
-        out.push((key.to_vec(), value));
-    }
-    Ok(out)
+    super::read_rows(txn, ANALYTIC_CHANGES, id, |row| match row.split_first() {
+        Some((&PRESENT, value)) => Ok(Some(value.to_vec())),
+        Some((&DELETED, [])) => Ok(None),
+        _ => Err(format!("stored state of {id}: a change row is corrupt")),
+    })
 }

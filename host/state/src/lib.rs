@@ -628,12 +628,23 @@ impl StoreView {
     }
 }
 
-/// The entries of `id` in a table keyed by (id, key).
+/// The entries of `id` in a table keyed by (id, key), in key order.
 fn read_keyed(
     txn: &redb::ReadTransaction,
     def: TableDefinition<(&str, &[u8]), &[u8]>,
     id: &str,
 ) -> Result<Vec<Entry>, String> {
+    read_rows(txn, def, id, |value| Ok(value.to_vec()))
+}
+
+/// The rows of `id` in a table keyed by (id, key), in key order, each value
+/// read by `value`.
+fn read_rows<T>(
+    txn: &redb::ReadTransaction,
+    def: TableDefinition<(&str, &[u8]), &[u8]>,
+    id: &str,
+    value: impl Fn(&[u8]) -> Result<T, String>,
+) -> Result<Vec<(Vec<u8>, T)>, String> {
     let table = txn.open_table(def).map_err(|e| e.to_string())?;
     let lo: (&str, &[u8]) = (id, &[]);
     let mut out = Vec::new();
@@ -643,7 +654,7 @@ fn read_keyed(
         if kid != id {
             break;
         }
-        out.push((key.to_vec(), v.value().to_vec()));
+        out.push((key.to_vec(), value(v.value())?));
     }
     Ok(out)
 }
