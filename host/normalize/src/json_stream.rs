@@ -48,11 +48,43 @@ pub(crate) fn error_kind(e: &serde_json::Error) -> &'static str {
 }
 
 /// A format's JSON record: how to read one, and what it becomes.
+///
+/// A record is read into a value the caller owns (an empty `Default` to
+/// start), not returned: the record structs are hundreds of bytes, and
+/// moving them out through each layer of serde's return values cost a
+/// noticeable share of the parse.
 pub(crate) trait JsonRecord {
     /// The record as serde reads it, borrowing from the input.
-    type Record<'de>: Deserialize<'de>;
+    type Record<'de>: Default;
+    /// Read one record (a JSON value) into `rec`, which is empty.
+    fn read<'de, D: Deserializer<'de>>(d: D, rec: &mut Self::Record<'de>) -> Result<(), D::Error>;
     /// Emit what a parsed record becomes (an event, a skip or an error).
-    fn emit(rec: Self::Record<'_>, pos: RecordPos, out: &mut Output);
+    fn emit(rec: &mut Self::Record<'_>, pos: RecordPos, out: &mut Output);
+}
+
+/// Seed reading one record through [`JsonRecord::read`].
+struct ReadSeed<'r, 'de, R: JsonRecord>(&'r mut R::Record<'de>);
+
+impl<'de, R: JsonRecord> DeserializeSeed<'de> for ReadSeed<'_, 'de, R> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        R::read(d, self.0)
+    }
+}
+
+/// Parse `text` as one whole record (`from_str`'s checks: one value, then
+/// only whitespace) and emit it; the parse error otherwise.
+fn parse_emit<R: JsonRecord>(
+    text: &str,
+    pos: RecordPos,
+    out: &mut Output,
+) -> Result<(), serde_json::Error> {
+    let mut rec = R::Record::default();
+    let mut de = serde_json::Deserializer::from_str(text);
+    R::read(&mut de, &mut rec)?;
+    de.end()?;
+    R::emit(&mut rec, pos, out);
+    Ok(())
 }
 
 /// A JSON string borrowed from the input unless escapes force a copy
@@ -127,8 +159,8 @@ impl JsonStream {
             return self.fallback::<R>(line, pos, out);
         };
         if first == b'{' && !self.envelope_key.is_some_and(|k| starts_with_key(bytes, k)) {
-            match serde_json::from_str::<R::Record<'_>>(text) {
-                Ok(rec) => R::emit(rec, pos, out),
+            match parse_emit::<R>(text, pos, out) {
+                Ok(()) => {}
                 Err(e) if e.is_eof() => self.fallback::<R>(line, pos, out),
                 Err(e) => out.error(pos, error_kind(&e), e.to_string()),
             }
@@ -240,10 +272,13 @@ impl<'de, R: JsonRecord> Visitor<'de> for Records<'_, R> {
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
-        while let Some(rec) = seq.next_element::<R::Record<'de>>()? {
-            R::emit(rec, self.pos, self.out);
+        loop {
+            let mut rec = R::Record::default();
+            if seq.next_element_seed(ReadSeed::<R>(&mut rec))?.is_none() {
+                return Ok(());
+            }
+            R::emit(&mut rec, self.pos, self.out);
         }
-        Ok(())
     }
 }
 
@@ -259,9 +294,8 @@ fn run<R: JsonRecord>(bytes: &[u8], pos: RecordPos, out: &mut Output) {
             );
         }
     };
-    match serde_json::from_str::<R::Record<'_>>(text) {
-        Ok(rec) => R::emit(rec, pos, out),
-        Err(e) => out.error(pos, error_kind(&e), e.to_string()),
+    if let Err(e) = parse_emit::<R>(text, pos, out) {
+        out.error(pos, error_kind(&e), e.to_string());
     }
 }
 

@@ -19,7 +19,7 @@ const RDS_DATA_ALIAS: &str = "rdsdataapi.amazonaws.com";
 
 /// Map one record into `out`: an event, a skip (CloudTrail Insights
 /// events, which are not API calls) or an error.
-pub(crate) fn map(mut rec: Record<'_>, pos: RecordPos, out: &mut Output) {
+pub(crate) fn map(rec: &mut Record<'_>, pos: RecordPos, out: &mut Output) {
     if rec.event_type.as_deref() == Some("AwsCloudTrailInsight") {
         return out.skip("AwsCloudTrailInsight");
     }
@@ -77,7 +77,7 @@ pub(crate) fn map(mut rec: Record<'_>, pos: RecordPos, out: &mut Output) {
     }
     let id = match non_empty(rec.event_id.as_deref()) {
         Some(id) => id.to_owned(),
-        None => fallback_id(&rec, time, &params),
+        None => fallback_id(rec, time, &params),
     };
     call.parameters = params.0;
 

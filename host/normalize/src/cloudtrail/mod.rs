@@ -55,7 +55,14 @@ struct CloudTrailRecord;
 impl JsonRecord for CloudTrailRecord {
     type Record<'de> = record::Record<'de>;
 
-    fn emit(rec: record::Record<'_>, pos: RecordPos, out: &mut Output) {
+    fn read<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        rec: &mut record::Record<'de>,
+    ) -> Result<(), D::Error> {
+        serde::de::DeserializeSeed::deserialize(record::RecordSeed(rec), d)
+    }
+
+    fn emit(rec: &mut record::Record<'_>, pos: RecordPos, out: &mut Output) {
         map::map(rec, pos, out);
     }
 }

@@ -2,67 +2,285 @@
 //! borrowed from the input where no JSON escape forces a copy; everything
 //! else (responseElements, tlsDetails, …) is skipped unparsed.
 
+use std::fmt;
+
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::params::RequestParameters;
 use crate::json_stream::JsonText;
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+/// The fields of a record. Read in place by [`RecordSeed`]; every field is
+/// absent until its key is met.
+#[derive(Default)]
 pub(crate) struct Record<'a> {
-    #[serde(borrow)]
     pub event_time: Option<JsonText<'a>>,
     /// Where a forwarder moved eventTime (Logstash's date filter does).
-    #[serde(borrow, rename = "@timestamp")]
     pub forwarder_timestamp: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub event_source: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub event_name: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub event_type: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "eventID")]
     pub event_id: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "requestID")]
     pub request_id: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub aws_region: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "sourceIPAddress")]
     pub source_ip_address: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub user_agent: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub error_code: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub recipient_account_id: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub user_identity: Option<UserIdentity<'a>>,
     pub request_parameters: Option<RequestParameters>,
     pub additional_event_data: Option<AdditionalEventData>,
-    #[serde(borrow)]
     pub resources: Option<Vec<Resource<'a>>>,
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[derive(Default)]
 pub(crate) struct UserIdentity<'a> {
-    #[serde(borrow, rename = "type")]
     pub kind: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub user_name: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub arn: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub account_id: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub access_key_id: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub principal_id: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub invoked_by: Option<JsonText<'a>>,
-    #[serde(borrow)]
     pub session_context: Option<SessionContext<'a>>,
+}
+
+/// Reads a record into the [`Record`] it holds. Hand-written rather than
+/// derived so the record is filled where it lies instead of being built in
+/// the visitor and moved out through each layer of return values; it
+/// behaves as the derive did: keys matched exactly, other keys skipped
+/// unparsed, a repeated key an error, and an array read positionally.
+pub(crate) struct RecordSeed<'r, 'a>(pub &'r mut Record<'a>);
+
+const RECORD_FIELDS: &[&str] = &[
+    "eventTime",
+    "@timestamp",
+    "eventSource",
+    "eventName",
+    "eventType",
+    "eventID",
+    "requestID",
+    "awsRegion",
+    "sourceIPAddress",
+    "userAgent",
+    "errorCode",
+    "recipientAccountId",
+    "userIdentity",
+    "requestParameters",
+    "additionalEventData",
+    "resources",
+];
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_struct("Record", RECORD_FIELDS, self)
+    }
+}
+
+/// Note field `i` (an index into the struct's field names) as read: a
+/// second time is the derive's duplicate-field error.
+fn first_time<E: de::Error>(seen: &mut u32, i: usize, fields: &[&'static str]) -> Result<(), E> {
+    let bit = 1u32 << i;
+    if *seen & bit != 0 {
+        return Err(E::duplicate_field(fields[i]));
+    }
+    *seen |= bit;
+    Ok(())
+}
+
+/// The next element of a struct read as an array, as the derive reads it.
+fn element<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
+    seq: &mut A,
+    i: usize,
+    expected: &'static str,
+) -> Result<T, A::Error> {
+    seq.next_element()?
+        .ok_or_else(|| de::Error::invalid_length(i, &expected))
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("struct Record")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let r = self.0;
+        let mut seen = 0u32;
+        while let Some(key) = map.next_key::<JsonText<'de>>()? {
+            let (i, slot) = match &*key {
+                "eventTime" => (0, &mut r.event_time),
+                "@timestamp" => (1, &mut r.forwarder_timestamp),
+                "eventSource" => (2, &mut r.event_source),
+                "eventName" => (3, &mut r.event_name),
+                "eventType" => (4, &mut r.event_type),
+                "eventID" => (5, &mut r.event_id),
+                "requestID" => (6, &mut r.request_id),
+                "awsRegion" => (7, &mut r.aws_region),
+                "sourceIPAddress" => (8, &mut r.source_ip_address),
+                "userAgent" => (9, &mut r.user_agent),
+                "errorCode" => (10, &mut r.error_code),
+                "recipientAccountId" => (11, &mut r.recipient_account_id),
+                "userIdentity" => {
+                    first_time(&mut seen, 12, RECORD_FIELDS)?;
+                    map.next_value_seed(OptionSeed(&mut r.user_identity))?;
+                    continue;
+                }
+                "requestParameters" => {
+                    first_time(&mut seen, 13, RECORD_FIELDS)?;
+                    r.request_parameters = map.next_value()?;
+                    continue;
+                }
+                "additionalEventData" => {
+                    first_time(&mut seen, 14, RECORD_FIELDS)?;
+                    r.additional_event_data = map.next_value()?;
+                    continue;
+                }
+                "resources" => {
+                    first_time(&mut seen, 15, RECORD_FIELDS)?;
+                    r.resources = map.next_value()?;
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            first_time(&mut seen, i, RECORD_FIELDS)?;
+            *slot = map.next_value()?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        const EXPECTED: &str = "struct Record with 16 elements";
+        let r = self.0;
+        for (i, slot) in [
+            &mut r.event_time,
+            &mut r.forwarder_timestamp,
+            &mut r.event_source,
+            &mut r.event_name,
+            &mut r.event_type,
+            &mut r.event_id,
+            &mut r.request_id,
+            &mut r.aws_region,
+            &mut r.source_ip_address,
+            &mut r.user_agent,
+            &mut r.error_code,
+            &mut r.recipient_account_id,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *slot = element(&mut seq, i, EXPECTED)?;
+        }
+        seq.next_element_seed(OptionSeed(&mut r.user_identity))?
+            .ok_or_else(|| de::Error::invalid_length(12, &EXPECTED))?;
+        r.request_parameters = element(&mut seq, 13, EXPECTED)?;
+        r.additional_event_data = element(&mut seq, 14, EXPECTED)?;
+        r.resources = element(&mut seq, 15, EXPECTED)?;
+        Ok(())
+    }
+}
+
+/// Reads an optional identity in place: `null` leaves it absent.
+struct OptionSeed<'r, 'a>(&'r mut Option<UserIdentity<'a>>);
+
+impl<'de> DeserializeSeed<'de> for OptionSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for OptionSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("option")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let id = self.0.insert(UserIdentity::default());
+        d.deserialize_struct("UserIdentity", IDENTITY_FIELDS, IdentityVisitor(id))
+    }
+}
+
+const IDENTITY_FIELDS: &[&str] = &[
+    "type",
+    "userName",
+    "arn",
+    "accountId",
+    "accessKeyId",
+    "principalId",
+    "invokedBy",
+    "sessionContext",
+];
+
+/// Reads a `userIdentity` object into the identity it holds.
+struct IdentityVisitor<'r, 'a>(&'r mut UserIdentity<'a>);
+
+impl<'de> Visitor<'de> for IdentityVisitor<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("struct UserIdentity")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let id = self.0;
+        let mut seen = 0u32;
+        while let Some(key) = map.next_key::<JsonText<'de>>()? {
+            let (i, slot) = match &*key {
+                "type" => (0, &mut id.kind),
+                "userName" => (1, &mut id.user_name),
+                "arn" => (2, &mut id.arn),
+                "accountId" => (3, &mut id.account_id),
+                "accessKeyId" => (4, &mut id.access_key_id),
+                "principalId" => (5, &mut id.principal_id),
+                "invokedBy" => (6, &mut id.invoked_by),
+                "sessionContext" => {
+                    first_time(&mut seen, 7, IDENTITY_FIELDS)?;
+                    id.session_context = map.next_value()?;
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            first_time(&mut seen, i, IDENTITY_FIELDS)?;
+            *slot = map.next_value()?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        const EXPECTED: &str = "struct UserIdentity with 8 elements";
+        let id = self.0;
+        for (i, slot) in [
+            &mut id.kind,
+            &mut id.user_name,
+            &mut id.arn,
+            &mut id.account_id,
+            &mut id.access_key_id,
+            &mut id.principal_id,
+            &mut id.invoked_by,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *slot = element(&mut seq, i, EXPECTED)?;
+        }
+        id.session_context = element(&mut seq, 7, EXPECTED)?;
+        Ok(())
+    }
 }
 
 #[derive(Deserialize)]

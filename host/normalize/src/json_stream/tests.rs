@@ -7,7 +7,11 @@ struct Probe;
 
 impl JsonRecord for Probe {
     type Record<'de> = serde_json::Map<String, serde_json::Value>;
-    fn emit(rec: Self::Record<'_>, pos: RecordPos, out: &mut Output) {
+    fn read<'de, D: Deserializer<'de>>(d: D, rec: &mut Self::Record<'de>) -> Result<(), D::Error> {
+        *rec = Deserialize::deserialize(d)?;
+        Ok(())
+    }
+    fn emit(rec: &mut Self::Record<'_>, pos: RecordPos, out: &mut Output) {
         let n = rec
             .get("n")
             .map_or_else(|| "?".to_owned(), |n| n.to_string());

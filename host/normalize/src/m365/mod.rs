@@ -63,10 +63,20 @@ impl M365Decoder {
 struct AuditRecord;
 
 impl JsonRecord for AuditRecord {
-    type Record<'de> = UalRecord<'de>;
+    type Record<'de> = Option<UalRecord<'de>>;
 
-    fn emit(rec: UalRecord<'_>, pos: RecordPos, out: &mut Output) {
-        emit(&rec, pos, out);
+    fn read<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        rec: &mut Self::Record<'de>,
+    ) -> Result<(), D::Error> {
+        *rec = Some(serde::Deserialize::deserialize(d)?);
+        Ok(())
+    }
+
+    fn emit(rec: &mut Self::Record<'_>, pos: RecordPos, out: &mut Output) {
+        if let Some(rec) = rec {
+            emit(rec, pos, out);
+        }
     }
 }
 

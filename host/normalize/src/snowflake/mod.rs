@@ -84,8 +84,15 @@ struct JsonRow;
 impl JsonRecord for JsonRow {
     type Record<'de> = Row<'de>;
 
-    fn emit(mut row: Row<'_>, pos: RecordPos, out: &mut Output) {
-        emit(&mut row, pos, out);
+    fn read<'de, D: serde::Deserializer<'de>>(
+        d: D,
+        rec: &mut Self::Record<'de>,
+    ) -> Result<(), D::Error> {
+        row::RowSeed(rec).read(d)
+    }
+
+    fn emit(row: &mut Row<'_>, pos: RecordPos, out: &mut Output) {
+        emit(row, pos, out);
     }
 }
 

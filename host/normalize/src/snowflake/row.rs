@@ -256,33 +256,37 @@ pub(crate) fn to_event(row: &mut Row) -> Result<Event, RowError> {
     })
 }
 
-/// A JSON export row: an object whose keys are column names in any case.
-impl<'de> Deserialize<'de> for Row<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Row<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a QUERY_HISTORY row object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Row<'de>, A::Error> {
-                let mut row = Row::default();
-                while let Some(key) = map.next_key::<JsonText<'de>>()? {
-                    match column(&key.0) {
-                        Some(col) => {
-                            if let Some(v) = map.next_value::<Option<Value<'de>>>()? {
-                                row.set(col, v);
-                            }
-                        }
-                        None => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
+/// Reads a JSON export row (an object whose keys are column names in any
+/// case) into the row it holds; keys that are not mapped columns are
+/// skipped unparsed.
+pub(crate) struct RowSeed<'r, 'a>(pub &'r mut Row<'a>);
+
+impl<'de> RowSeed<'_, 'de> {
+    pub(crate) fn read<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
+
+impl<'de> Visitor<'de> for RowSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a QUERY_HISTORY row object")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let row = self.0;
+        while let Some(key) = map.next_key::<JsonText<'de>>()? {
+            match column(&key.0) {
+                Some(col) => {
+                    if let Some(v) = map.next_value::<Option<Value<'de>>>()? {
+                        row.set(col, v);
                     }
                 }
-                Ok(row)
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
             }
         }
-        d.deserialize_map(V)
+        Ok(())
     }
 }
 
