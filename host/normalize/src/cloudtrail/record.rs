@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::params::RequestParameters;
+use crate::json_fields::{Seen, element};
 use crate::json_stream::JsonText;
 
 /// The fields of a record. Read in place by [`RecordSeed`]; every field is
@@ -78,27 +79,6 @@ impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
     }
 }
 
-/// Note field `i` (an index into the struct's field names) as read: a
-/// second time is the derive's duplicate-field error.
-fn first_time<E: de::Error>(seen: &mut u32, i: usize, fields: &[&'static str]) -> Result<(), E> {
-    let bit = 1u32 << i;
-    if *seen & bit != 0 {
-        return Err(E::duplicate_field(fields[i]));
-    }
-    *seen |= bit;
-    Ok(())
-}
-
-/// The next element of a struct read as an array, as the derive reads it.
-fn element<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
-    seq: &mut A,
-    i: usize,
-    expected: &'static str,
-) -> Result<T, A::Error> {
-    seq.next_element()?
-        .ok_or_else(|| de::Error::invalid_length(i, &expected))
-}
-
 impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
     type Value = ();
 
@@ -108,7 +88,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let r = self.0;
-        let mut seen = 0u32;
+        let mut seen = Seen::default();
         while let Some(key) = map.next_key::<JsonText<'de>>()? {
             let (i, slot) = match &*key {
                 "eventTime" => (0, &mut r.event_time),
@@ -124,22 +104,22 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                 "errorCode" => (10, &mut r.error_code),
                 "recipientAccountId" => (11, &mut r.recipient_account_id),
                 "userIdentity" => {
-                    first_time(&mut seen, 12, RECORD_FIELDS)?;
+                    seen.first(12, RECORD_FIELDS)?;
                     map.next_value_seed(OptionSeed(&mut r.user_identity))?;
                     continue;
                 }
                 "requestParameters" => {
-                    first_time(&mut seen, 13, RECORD_FIELDS)?;
+                    seen.first(13, RECORD_FIELDS)?;
                     r.request_parameters = map.next_value()?;
                     continue;
                 }
                 "additionalEventData" => {
-                    first_time(&mut seen, 14, RECORD_FIELDS)?;
+                    seen.first(14, RECORD_FIELDS)?;
                     r.additional_event_data = map.next_value()?;
                     continue;
                 }
                 "resources" => {
-                    first_time(&mut seen, 15, RECORD_FIELDS)?;
+                    seen.first(15, RECORD_FIELDS)?;
                     r.resources = map.next_value()?;
                     continue;
                 }
@@ -148,7 +128,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                     continue;
                 }
             };
-            first_time(&mut seen, i, RECORD_FIELDS)?;
+            seen.first(i, RECORD_FIELDS)?;
             *slot = map.next_value()?;
         }
         Ok(())
@@ -235,7 +215,7 @@ impl<'de> Visitor<'de> for IdentityVisitor<'_, 'de> {
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let id = self.0;
-        let mut seen = 0u32;
+        let mut seen = Seen::default();
         while let Some(key) = map.next_key::<JsonText<'de>>()? {
             let (i, slot) = match &*key {
                 "type" => (0, &mut id.kind),
@@ -246,7 +226,7 @@ impl<'de> Visitor<'de> for IdentityVisitor<'_, 'de> {
                 "principalId" => (5, &mut id.principal_id),
                 "invokedBy" => (6, &mut id.invoked_by),
                 "sessionContext" => {
-                    first_time(&mut seen, 7, IDENTITY_FIELDS)?;
+                    seen.first(7, IDENTITY_FIELDS)?;
                     id.session_context = map.next_value()?;
                     continue;
                 }
@@ -255,7 +235,7 @@ impl<'de> Visitor<'de> for IdentityVisitor<'_, 'de> {
                     continue;
                 }
             };
-            first_time(&mut seen, i, IDENTITY_FIELDS)?;
+            seen.first(i, IDENTITY_FIELDS)?;
             *slot = map.next_value()?;
         }
         Ok(())

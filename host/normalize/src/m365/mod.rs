@@ -63,20 +63,17 @@ impl M365Decoder {
 struct AuditRecord;
 
 impl JsonRecord for AuditRecord {
-    type Record<'de> = Option<UalRecord<'de>>;
+    type Record<'de> = UalRecord<'de>;
 
     fn read<'de, D: serde::Deserializer<'de>>(
         d: D,
-        rec: &mut Self::Record<'de>,
+        rec: &mut UalRecord<'de>,
     ) -> Result<(), D::Error> {
-        *rec = Some(serde::Deserialize::deserialize(d)?);
-        Ok(())
+        serde::de::DeserializeSeed::deserialize(record::RecordSeed(rec), d)
     }
 
-    fn emit(rec: &mut Self::Record<'_>, pos: RecordPos, out: &mut Output) {
-        if let Some(rec) = rec {
-            emit(rec, pos, out);
-        }
+    fn emit(rec: &mut UalRecord<'_>, pos: RecordPos, out: &mut Output) {
+        emit(rec, pos, out);
     }
 }
 

@@ -9,59 +9,171 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::json_fields::{Seen, element};
 use crate::json_stream::JsonText;
 
-#[derive(Deserialize)]
+/// The fields of a record, in both spellings. Read in place by
+/// [`RecordSeed`]; every field is absent until its key is met.
+#[derive(Default)]
 pub(crate) struct UalRecord<'a> {
-    #[serde(borrow, rename = "CreationTime")]
     pub creation_time: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "TimeGenerated")]
     pub time_generated: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "Id")]
     pub id: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "OfficeId")]
     pub office_id: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "Operation")]
     pub operation: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "UserId")]
     pub user_id: Option<JsonText<'a>>,
-    #[serde(rename = "UserType")]
     pub user_type: Option<UserType>,
-    #[serde(borrow, rename = "OrganizationId")]
     pub organization_id: Option<JsonText<'a>>,
     /// OfficeActivity repeats some columns with a trailing `_`.
-    #[serde(borrow, rename = "OrganizationId_")]
     pub organization_id_dup: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "ObjectId")]
     pub object_id: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "OfficeObjectId")]
     pub office_object_id: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "SourceFileName")]
     pub source_file_name: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "SiteUrl")]
     pub site_url: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "Site_Url")]
     pub site_url_sentinel: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "Workload")]
     pub workload: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "OfficeWorkload")]
     pub office_workload: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "ClientIP")]
     pub client_ip: Option<JsonText<'a>>,
     /// Exchange records of the API.
-    #[serde(borrow, rename = "ClientIPAddress")]
     pub client_ip_address: Option<JsonText<'a>>,
     /// Exchange records in `OfficeActivity`.
-    #[serde(borrow, rename = "Client_IPAddress")]
     pub client_ip_sentinel: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "UserAgent")]
     pub user_agent: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "ApplicationId")]
     pub application_id: Option<JsonText<'a>>,
-    #[serde(borrow, rename = "AppId")]
     pub app_id: Option<JsonText<'a>>,
+}
+
+/// Reads an audit record into the [`UalRecord`] it holds. Hand-written
+/// rather than derived so the record is filled where it lies instead of
+/// being built in the visitor and moved out through each layer of return
+/// values; it behaves as the derive did (exact keys, others skipped
+/// unparsed, a repeated key an error, an array read positionally).
+pub(crate) struct RecordSeed<'r, 'a>(pub &'r mut UalRecord<'a>);
+
+const FIELDS: &[&str] = &[
+    "CreationTime",
+    "TimeGenerated",
+    "Id",
+    "OfficeId",
+    "Operation",
+    "UserId",
+    "UserType",
+    "OrganizationId",
+    "OrganizationId_",
+    "ObjectId",
+    "OfficeObjectId",
+    "SourceFileName",
+    "SiteUrl",
+    "Site_Url",
+    "Workload",
+    "OfficeWorkload",
+    "ClientIP",
+    "ClientIPAddress",
+    "Client_IPAddress",
+    "UserAgent",
+    "ApplicationId",
+    "AppId",
+];
+
+impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_struct("UalRecord", FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("struct UalRecord")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let r = self.0;
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key::<JsonText<'de>>()? {
+            let (i, slot) = match &*key {
+                "CreationTime" => (0, &mut r.creation_time),
+                "TimeGenerated" => (1, &mut r.time_generated),
+                "Id" => (2, &mut r.id),
+                "OfficeId" => (3, &mut r.office_id),
+                "Operation" => (4, &mut r.operation),
+                "UserId" => (5, &mut r.user_id),
+                "OrganizationId" => (7, &mut r.organization_id),
+                "OrganizationId_" => (8, &mut r.organization_id_dup),
+                "ObjectId" => (9, &mut r.object_id),
+                "OfficeObjectId" => (10, &mut r.office_object_id),
+                "SourceFileName" => (11, &mut r.source_file_name),
+                "SiteUrl" => (12, &mut r.site_url),
+                "Site_Url" => (13, &mut r.site_url_sentinel),
+                "Workload" => (14, &mut r.workload),
+                "OfficeWorkload" => (15, &mut r.office_workload),
+                "ClientIP" => (16, &mut r.client_ip),
+                "ClientIPAddress" => (17, &mut r.client_ip_address),
+                "Client_IPAddress" => (18, &mut r.client_ip_sentinel),
+                "UserAgent" => (19, &mut r.user_agent),
+                "ApplicationId" => (20, &mut r.application_id),
+                "AppId" => (21, &mut r.app_id),
+                "UserType" => {
+                    seen.first(6, FIELDS)?;
+                    r.user_type = map.next_value()?;
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            seen.first(i, FIELDS)?;
+            *slot = map.next_value()?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        const EXPECTED: &str = "struct UalRecord with 22 elements";
+        let r = self.0;
+        for (i, slot) in [
+            &mut r.creation_time,
+            &mut r.time_generated,
+            &mut r.id,
+            &mut r.office_id,
+            &mut r.operation,
+            &mut r.user_id,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *slot = element(&mut seq, i, EXPECTED)?;
+        }
+        r.user_type = element(&mut seq, 6, EXPECTED)?;
+        for (i, slot) in [
+            &mut r.organization_id,
+            &mut r.organization_id_dup,
+            &mut r.object_id,
+            &mut r.office_object_id,
+            &mut r.source_file_name,
+            &mut r.site_url,
+            &mut r.site_url_sentinel,
+            &mut r.workload,
+            &mut r.office_workload,
+            &mut r.client_ip,
+            &mut r.client_ip_address,
+            &mut r.client_ip_sentinel,
+            &mut r.user_agent,
+            &mut r.application_id,
+            &mut r.app_id,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *slot = element(&mut seq, 6 + 1 + i, EXPECTED)?;
+        }
+        Ok(())
+    }
 }
 
 /// A field's text, if present and not empty.

@@ -1,0 +1,40 @@
+//! Helpers for hand-written struct visitors that fill a record in place
+//! and must behave as `#[derive(Deserialize)]` did (the same records
+//! accepted, the same errors): a repeated key is an error, and a struct
+//! given as an array is read positionally.
+
+use serde::Deserialize;
+use serde::de::{self, SeqAccess};
+
+/// The keys of a struct already read, by field index.
+#[derive(Default)]
+pub(crate) struct Seen(u32);
+
+impl Seen {
+    /// Note field `i` of `fields` as read; a second time is the derive's
+    /// duplicate-field error.
+    pub(crate) fn first<E: de::Error>(
+        &mut self,
+        i: usize,
+        fields: &[&'static str],
+    ) -> Result<(), E> {
+        let bit = 1u32 << i;
+        if self.0 & bit != 0 {
+            return Err(E::duplicate_field(fields[i]));
+        }
+        self.0 |= bit;
+        Ok(())
+    }
+}
+
+/// Element `i` of a struct read as an array; too few elements is the
+/// derive's invalid-length error (`expected` names the struct and its
+/// field count, as the derive does: "struct X with N elements").
+pub(crate) fn element<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
+    seq: &mut A,
+    i: usize,
+    expected: &'static str,
+) -> Result<T, A::Error> {
+    seq.next_element()?
+        .ok_or_else(|| de::Error::invalid_length(i, &expected))
+}
