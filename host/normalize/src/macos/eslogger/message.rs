@@ -6,20 +6,19 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::json_fields::{Seen, element};
 use crate::json_scalar::{Num, Text};
 
-/// One message.
-#[derive(Deserialize)]
+/// One message. Read in place by [`MessageSeed`]; every field is absent
+/// until its key is met.
+#[derive(Default)]
 pub(crate) struct EsMessage<'a> {
     /// The process that caused the event (for exec: the image before exec).
-    #[serde(borrow)]
     pub process: Option<EsProcess<'a>>,
-    #[serde(borrow)]
     pub event: Option<EsEvent<'a>>,
     /// ISO 8601 with nanoseconds and `Z`.
-    #[serde(borrow)]
     pub time: Option<Text<'a>>,
     pub mach_time: Option<Num>,
     /// Sequence number per event type.
@@ -30,20 +29,17 @@ pub(crate) struct EsMessage<'a> {
     /// 0 AUTH (a request, may be denied), 1 NOTIFY (done).
     pub action_type: Option<Num>,
     /// Jamf Protect adds the host; eslogger itself writes none.
-    #[serde(borrow)]
     pub host: Option<EsHost<'a>>,
 }
 
 /// `es_process_t`.
-#[derive(Deserialize)]
+#[derive(Default)]
 pub(crate) struct EsProcess<'a> {
     pub audit_token: Option<AuditToken>,
     pub parent_audit_token: Option<AuditToken>,
     pub ppid: Option<Num>,
     pub original_ppid: Option<Num>,
-    #[serde(borrow)]
     pub executable: Option<EsFile<'a>>,
-    #[serde(borrow)]
     pub signing_id: Option<Text<'a>>,
 }
 
@@ -76,14 +72,12 @@ pub(crate) enum EsEvent<'a> {
     Empty,
 }
 
-#[derive(Deserialize)]
+/// Read in place by [`ExecSeed`].
+#[derive(Default)]
 pub(crate) struct ExecEvent<'a> {
     /// The new program.
-    #[serde(borrow)]
     pub target: Option<EsProcess<'a>>,
-    #[serde(borrow)]
     pub args: Option<Vec<Text<'a>>>,
-    #[serde(borrow)]
     pub cwd: Option<EsFile<'a>>,
 }
 
@@ -150,7 +144,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for EsEvent<'a> {
                         continue;
                     }
                     ev = match key.as_str() {
-                        "exec" => EsEvent::Exec(map.next_value()?),
+                        "exec" => {
+                            let mut exec = ExecEvent::default();
+                            map.next_value_seed(ExecSeed(&mut exec))?;
+                            EsEvent::Exec(exec)
+                        }
                         "create" => EsEvent::Create(map.next_value()?),
                         "close" => EsEvent::Close(map.next_value()?),
                         "rename" => EsEvent::Rename(map.next_value()?),
@@ -204,5 +202,256 @@ impl<'de: 'a, 'a> Deserialize<'de> for EsHost<'a> {
             }
         }
         d.deserialize_any(V)
+    }
+}
+
+// The seeds below fill a message where it lies instead of building it in
+// derived visitors and moving it out through each layer of return values
+// (a message with an exec is most of a kilobyte). They behave as the
+// derive did: exact keys, others skipped unparsed, a repeated key the
+// duplicate-field error, an array read positionally.
+
+/// Reads a message into the [`EsMessage`] it holds.
+pub(crate) struct MessageSeed<'r, 'a>(pub &'r mut EsMessage<'a>);
+
+const MESSAGE_FIELDS: &[&str] = &[
+    "process",
+    "event",
+    "time",
+    "mach_time",
+    "seq_num",
+    "global_seq_num",
+    "glob_seq_num",
+    "action_type",
+    "host",
+];
+
+impl<'de> DeserializeSeed<'de> for MessageSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_struct("EsMessage", MESSAGE_FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for MessageSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("struct EsMessage")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let m = self.0;
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            let (i, slot) = match key.as_str() {
+                "mach_time" => (3, &mut m.mach_time),
+                "seq_num" => (4, &mut m.seq_num),
+                "global_seq_num" => (5, &mut m.global_seq_num),
+                "glob_seq_num" => (6, &mut m.glob_seq_num),
+                "action_type" => (7, &mut m.action_type),
+                "process" => {
+                    seen.first(0, MESSAGE_FIELDS)?;
+                    map.next_value_seed(ProcessSeed(&mut m.process))?;
+                    continue;
+                }
+                "event" => {
+                    seen.first(1, MESSAGE_FIELDS)?;
+                    m.event = map.next_value()?;
+                    continue;
+                }
+                "time" => {
+                    seen.first(2, MESSAGE_FIELDS)?;
+                    m.time = map.next_value()?;
+                    continue;
+                }
+                "host" => {
+                    seen.first(8, MESSAGE_FIELDS)?;
+                    m.host = map.next_value()?;
+                    continue;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                    continue;
+                }
+            };
+            seen.first(i, MESSAGE_FIELDS)?;
+            *slot = map.next_value()?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        const EXPECTED: &str = "struct EsMessage with 9 elements";
+        let m = self.0;
+        seq.next_element_seed(ProcessSeed(&mut m.process))?
+            .ok_or_else(|| de::Error::invalid_length(0, &EXPECTED))?;
+        m.event = element(&mut seq, 1, EXPECTED)?;
+        m.time = element(&mut seq, 2, EXPECTED)?;
+        for (i, slot) in [
+            &mut m.mach_time,
+            &mut m.seq_num,
+            &mut m.global_seq_num,
+            &mut m.glob_seq_num,
+            &mut m.action_type,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            *slot = element(&mut seq, 3 + i, EXPECTED)?;
+        }
+        m.host = element(&mut seq, 8, EXPECTED)?;
+        Ok(())
+    }
+}
+
+/// Reads an optional process in place: `null` leaves it absent.
+struct ProcessSeed<'r, 'a>(&'r mut Option<EsProcess<'a>>);
+
+const PROCESS_FIELDS: &[&str] = &[
+    "audit_token",
+    "parent_audit_token",
+    "ppid",
+    "original_ppid",
+    "executable",
+    "signing_id",
+];
+
+impl<'de> DeserializeSeed<'de> for ProcessSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ProcessSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("option")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        let p = self.0.insert(EsProcess::default());
+        d.deserialize_struct("EsProcess", PROCESS_FIELDS, ProcessVisitor(p))
+    }
+}
+
+/// Reads a process object into the [`EsProcess`] it holds.
+struct ProcessVisitor<'r, 'a>(&'r mut EsProcess<'a>);
+
+impl<'de> Visitor<'de> for ProcessVisitor<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("struct EsProcess")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let p = self.0;
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match key.as_str() {
+                "audit_token" => {
+                    seen.first(0, PROCESS_FIELDS)?;
+                    p.audit_token = map.next_value()?;
+                }
+                "parent_audit_token" => {
+                    seen.first(1, PROCESS_FIELDS)?;
+                    p.parent_audit_token = map.next_value()?;
+                }
+                "ppid" => {
+                    seen.first(2, PROCESS_FIELDS)?;
+                    p.ppid = map.next_value()?;
+                }
+                "original_ppid" => {
+                    seen.first(3, PROCESS_FIELDS)?;
+                    p.original_ppid = map.next_value()?;
+                }
+                "executable" => {
+                    seen.first(4, PROCESS_FIELDS)?;
+                    p.executable = map.next_value()?;
+                }
+                "signing_id" => {
+                    seen.first(5, PROCESS_FIELDS)?;
+                    p.signing_id = map.next_value()?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        const EXPECTED: &str = "struct EsProcess with 6 elements";
+        let p = self.0;
+        p.audit_token = element(&mut seq, 0, EXPECTED)?;
+        p.parent_audit_token = element(&mut seq, 1, EXPECTED)?;
+        p.ppid = element(&mut seq, 2, EXPECTED)?;
+        p.original_ppid = element(&mut seq, 3, EXPECTED)?;
+        p.executable = element(&mut seq, 4, EXPECTED)?;
+        p.signing_id = element(&mut seq, 5, EXPECTED)?;
+        Ok(())
+    }
+}
+
+/// Reads an `exec` payload into the [`ExecEvent`] it holds.
+struct ExecSeed<'r, 'a>(&'r mut ExecEvent<'a>);
+
+const EXEC_FIELDS: &[&str] = &["target", "args", "cwd"];
+
+impl<'de> DeserializeSeed<'de> for ExecSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_struct("ExecEvent", EXEC_FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for ExecSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("struct ExecEvent")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let e = self.0;
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key::<Text<'de>>()? {
+            match key.as_str() {
+                "target" => {
+                    seen.first(0, EXEC_FIELDS)?;
+                    map.next_value_seed(ProcessSeed(&mut e.target))?;
+                }
+                "args" => {
+                    seen.first(1, EXEC_FIELDS)?;
+                    e.args = map.next_value()?;
+                }
+                "cwd" => {
+                    seen.first(2, EXEC_FIELDS)?;
+                    e.cwd = map.next_value()?;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        const EXPECTED: &str = "struct ExecEvent with 3 elements";
+        let e = self.0;
+        seq.next_element_seed(ProcessSeed(&mut e.target))?
+            .ok_or_else(|| de::Error::invalid_length(0, &EXPECTED))?;
+        e.args = element(&mut seq, 1, EXPECTED)?;
+        e.cwd = element(&mut seq, 2, EXPECTED)?;
+        Ok(())
     }
 }

@@ -82,8 +82,9 @@ impl Decoder for EsloggerDecoder {
     fn push(&mut self, line: &[u8], pos: RecordPos, out: &mut Output) {
         let state = &mut self.state;
         self.stream.push(line, pos, out, &mut |bytes, pos, out| {
-            let msg: EsMessage = crate::json_records::parse(bytes)?;
-            state.map(msg, pos, out);
+            let mut msg = EsMessage::default();
+            crate::json_records::parse_seed(bytes, message::MessageSeed(&mut msg))?;
+            state.map(&msg, pos, out);
             Ok(())
         });
     }
@@ -122,7 +123,7 @@ pub(crate) fn basename(path: &str) -> Option<String> {
 }
 
 impl State {
-    fn map(&mut self, msg: EsMessage<'_>, pos: RecordPos, out: &mut Output) {
+    fn map(&mut self, msg: &EsMessage<'_>, pos: RecordPos, out: &mut Output) {
         let Some(event) = msg.event.as_ref() else {
             return out.error(pos, "missing field", "no event payload");
         };
@@ -150,26 +151,26 @@ impl State {
         let result = match event {
             EsEvent::Exec(e) => self.exec(e),
             EsEvent::Create(c) => file_event(
-                &msg,
+                msg,
                 FileOperation::Create,
                 create_path(c.destination_type, c.destination.as_ref()),
                 None,
             ),
             EsEvent::Close(c) if c.modified == Some(true) => file_event(
-                &msg,
+                msg,
                 FileOperation::CloseModified,
                 path_of(c.target.as_ref()).map(str::to_owned),
                 None,
             ),
             EsEvent::Close(_) => return out.skip("eslogger:close (not modified)"),
             EsEvent::Rename(r) => file_event(
-                &msg,
+                msg,
                 FileOperation::Rename,
                 create_path(r.destination_type, r.destination.as_ref()),
                 path_of(r.source.as_ref()),
             ),
             EsEvent::Write(w) => file_event(
-                &msg,
+                msg,
                 FileOperation::Write,
                 path_of(w.target.as_ref()).map(str::to_owned),
                 None,
@@ -192,7 +193,7 @@ impl State {
                     },
                 };
                 ev.time = time;
-                ev.id = event_id(&msg, name);
+                ev.id = event_id(msg, name);
                 ev.device = Device {
                     hostname: msg
                         .host
