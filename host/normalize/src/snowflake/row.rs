@@ -10,7 +10,7 @@ use std::fmt;
 
 use dumpwatch_event::time::parse_datetime;
 use dumpwatch_event::{Activity, Actor, DatastoreQuery, Event, Timestamp};
-use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
 use crate::json_stream::JsonText;
 
@@ -276,11 +276,7 @@ impl<'de> Visitor<'de> for RowSeed<'_, 'de> {
         let row = self.0;
         while let Some(key) = map.next_key::<JsonText<'de>>()? {
             match column(&key.0) {
-                Some(col) => {
-                    if let Some(v) = map.next_value::<Option<Value<'de>>>()? {
-                        row.set(col, v);
-                    }
-                }
+                Some(col) => map.next_value_seed(CellSeed(&mut *row, col))?,
                 None => {
                     map.next_value::<IgnoredAny>()?;
                 }
@@ -290,34 +286,49 @@ impl<'de> Visitor<'de> for RowSeed<'_, 'de> {
     }
 }
 
-impl<'de> Deserialize<'de> for Value<'de> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Value<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a string, number or boolean")
-            }
-            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Value<'de>, E> {
-                Ok(Value::Text(Cow::Borrowed(v)))
-            }
-            fn visit_str<E: de::Error>(self, v: &str) -> Result<Value<'de>, E> {
-                Ok(Value::Text(Cow::Owned(v.to_owned())))
-            }
-            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Value<'de>, E> {
-                Ok(Value::Unsigned(v))
-            }
-            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Value<'de>, E> {
-                Ok(Value::Signed(v))
-            }
-            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Value<'de>, E> {
-                Ok(Value::Float(v))
-            }
-            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Value<'de>, E> {
-                Ok(Value::Text(Cow::Borrowed(if v { "true" } else { "false" })))
-            }
-        }
-        d.deserialize_any(V)
+/// Reads one mapped column's value straight into its cell of the row
+/// (JSON `null` leaves the cell as it was).
+struct CellSeed<'r, 'a>(&'r mut Row<'a>, Col);
+
+impl<'de> DeserializeSeed<'de> for CellSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for CellSeed<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string, number or boolean")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        self.0.set(self.1, Value::Text(Cow::Borrowed(v)));
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        self.0.set(self.1, Value::Text(Cow::Owned(v.to_owned())));
+        Ok(())
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.0.set(self.1, Value::Unsigned(v));
+        Ok(())
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.0.set(self.1, Value::Signed(v));
+        Ok(())
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<(), E> {
+        self.0.set(self.1, Value::Float(v));
+        Ok(())
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<(), E> {
+        let text = if v { "true" } else { "false" };
+        self.0.set(self.1, Value::Text(Cow::Borrowed(text)));
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
     }
 }
 
