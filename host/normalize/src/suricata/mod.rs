@@ -13,6 +13,7 @@ mod eve;
 #[cfg(test)]
 mod tests;
 
+use std::collections::VecDeque;
 use std::net::IpAddr;
 use std::sync::LazyLock;
 
@@ -45,6 +46,7 @@ pub(crate) fn sniff(sample: &[u8]) -> bool {
         })
 }
 
+/// A DNS query waiting for its answers.
 struct PendingDns {
     flow_id: u64,
     dns_id: u64,
@@ -56,7 +58,9 @@ struct PendingDns {
 /// The eve.json decoder.
 #[derive(Default)]
 pub struct SuricataDecoder {
-    pending: Vec<PendingDns>,
+    /// Oldest first: queries expire from the front, so a deque takes them
+    /// out without moving the rest (each holds a whole event).
+    pending: VecDeque<PendingDns>,
     seq: u64,
 }
 
@@ -70,7 +74,9 @@ impl SuricataDecoder {
         let mut i = 0;
         while i < self.pending.len() {
             if seq - self.pending[i].last_seq > DNS_WINDOW || self.pending.len() > MAX_PENDING_DNS {
-                let p = self.pending.remove(i);
+                let Some(p) = self.pending.remove(i) else {
+                    break;
+                };
                 out.event(p.event);
             } else {
                 i += 1;
@@ -114,7 +120,7 @@ impl SuricataDecoder {
                 let event = Event {
                     time,
                     source: "suricata",
-                    id: format!("{flow_id}:dns:{tx}"),
+                    id: event_id(flow_id, "dns", &[tx]),
                     device: Default::default(),
                     actor: Default::default(),
                     process: None,
@@ -126,7 +132,7 @@ impl SuricataDecoder {
                         answers: Vec::new(),
                     }),
                 };
-                self.pending.push(PendingDns {
+                self.pending.push_back(PendingDns {
                     flow_id,
                     dns_id,
                     pos,
@@ -198,6 +204,22 @@ fn protocol_number(p: &str) -> Option<u8> {
 
 fn owned(v: &Option<std::borrow::Cow<'_, str>>) -> Option<String> {
     v.as_deref().filter(|s| !s.is_empty()).map(str::to_owned)
+}
+
+/// `flow:kind[:n…]`, written at its final size: `format!` grew these
+/// strings two or three times, for every event.
+fn event_id(flow: u64, kind: &str, numbers: &[u64]) -> String {
+    let mut digits = itoa::Buffer::new();
+    let flow = digits.format(flow);
+    let mut id = String::with_capacity(flow.len() + 1 + kind.len() + numbers.len() * 21);
+    id.push_str(flow);
+    id.push(':');
+    id.push_str(kind);
+    for &n in numbers {
+        id.push(':');
+        id.push_str(digits.format(n));
+    }
+    id
 }
 
 fn event(time: i64, id: String, activity: Activity) -> Event {
@@ -289,7 +311,7 @@ impl Decoder for SuricataDecoder {
                 }
                 event(
                     t,
-                    format!("{flow}:http:{}", tx.unwrap_or(0)),
+                    event_id(flow, "http", &[tx.unwrap_or(0)]),
                     Activity::Http(HttpRequest {
                         src,
                         dst,
@@ -323,10 +345,13 @@ impl Decoder for SuricataDecoder {
                 }
                 event(
                     t,
-                    format!(
-                        "{flow}:fileinfo:{}:{}",
-                        fi.and_then(|f| f.tx_id).or(tx).unwrap_or(0),
-                        fi.and_then(|f| f.file_id).unwrap_or(0)
+                    event_id(
+                        flow,
+                        "fileinfo",
+                        &[
+                            fi.and_then(|f| f.tx_id).or(tx).unwrap_or(0),
+                            fi.and_then(|f| f.file_id).unwrap_or(0),
+                        ],
                     ),
                     Activity::Http(HttpRequest {
                         src,
@@ -344,8 +369,8 @@ impl Decoder for SuricataDecoder {
             "tls" => event(
                 t,
                 match tx {
-                    Some(tx) => format!("{flow}:tls:{tx}"),
-                    None => format!("{flow}:tls"),
+                    Some(tx) => event_id(flow, "tls", &[tx]),
+                    None => event_id(flow, "tls", &[]),
                 },
                 Activity::Name(NetworkName {
                     kind: NameKind::TlsServerName,
@@ -363,7 +388,7 @@ impl Decoder for SuricataDecoder {
                 let f = e.flow.as_ref();
                 event(
                     t,
-                    format!("{flow}:flow"),
+                    event_id(flow, "flow", &[]),
                     Activity::Network(NetworkFlow {
                         src,
                         dst,
