@@ -105,6 +105,17 @@ fn non_empty(v: &Option<Cow<'_, str>>) -> Option<String> {
 /// Map a record of a used log (conn, http, ssl, dns; the caller skips
 /// the others by name) into `out`: an event, a skip or an error. The event
 /// goes straight into `out` (no boxed or returned copy of it on the way).
+/// `uid:n`, written at its final size (`format!` grew it for every event).
+fn numbered(uid: &str, n: u64) -> String {
+    let mut digits = itoa::Buffer::new();
+    let n = digits.format(n);
+    let mut id = String::with_capacity(uid.len() + 1 + n.len());
+    id.push_str(uid);
+    id.push(':');
+    id.push_str(n);
+    id
+}
+
 pub(super) fn to_event(kind: LogKind, r: &Rec<'_>, pos: RecordPos, out: &mut Output) {
     match kind {
         LogKind::Ssl if r.server_name.as_deref().is_none_or(str::is_empty) => {
@@ -161,7 +172,7 @@ pub(super) fn to_event(kind: LogKind, r: &Rec<'_>, pos: RecordPos, out: &mut Out
             )
         }
         LogKind::Http => (
-            format!("{uid}:{}", r.trans_depth.unwrap_or(0)),
+            numbered(uid, r.trans_depth.unwrap_or(0)),
             Activity::Http(HttpRequest {
                 src,
                 dst,
@@ -186,7 +197,7 @@ pub(super) fn to_event(kind: LogKind, r: &Rec<'_>, pos: RecordPos, out: &mut Out
         ),
         // `Other` never gets here (see the doc comment).
         LogKind::Dns | LogKind::Other => (
-            format!("{uid}:{}", r.trans_id.unwrap_or(0)),
+            numbered(uid, r.trans_id.unwrap_or(0)),
             Activity::Name(NetworkName {
                 kind: NameKind::DnsQuery,
                 name: r.query.as_deref().unwrap_or("").to_owned(),
