@@ -3,8 +3,10 @@
 //! accepted, the same errors): a repeated key is an error, and a struct
 //! given as an array is read positionally.
 
+use std::fmt;
+
 use serde::Deserialize;
-use serde::de::{self, SeqAccess};
+use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
 
 /// The keys of a struct already read, by field index.
 #[derive(Default)]
@@ -37,4 +39,27 @@ pub(crate) fn element<'de, A: SeqAccess<'de>, T: Deserialize<'de>>(
 ) -> Result<T, A::Error> {
     seq.next_element()?
         .ok_or_else(|| de::Error::invalid_length(i, &expected))
+}
+
+/// A map key read as a known field (`None` for any other key), matched
+/// where it lies in the input: no text is built for it, as
+/// `#[derive(Deserialize)]`'s field identifiers do. `F` maps a key to its
+/// field.
+pub(crate) struct FieldKey<F>(pub F);
+
+impl<'de, T, F: FnOnce(&str) -> Option<T>> DeserializeSeed<'de> for FieldKey<F> {
+    type Value = Option<T>;
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<Option<T>, D::Error> {
+        d.deserialize_identifier(self)
+    }
+}
+
+impl<'de, T, F: FnOnce(&str) -> Option<T>> Visitor<'de> for FieldKey<F> {
+    type Value = Option<T>;
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<T>, E> {
+        Ok((self.0)(v))
+    }
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::params::RequestParameters;
-use crate::json_fields::{Seen, element};
+use crate::json_fields::{FieldKey, Seen, element};
 use crate::json_stream::JsonText;
 
 /// The fields of a record. Read in place by [`RecordSeed`]; every field is
@@ -72,6 +72,29 @@ const RECORD_FIELDS: &[&str] = &[
     "resources",
 ];
 
+/// The index in [`RECORD_FIELDS`] of a key.
+fn record_field(key: &str) -> Option<usize> {
+    Some(match key {
+        "eventTime" => 0,
+        "@timestamp" => 1,
+        "eventSource" => 2,
+        "eventName" => 3,
+        "eventType" => 4,
+        "eventID" => 5,
+        "requestID" => 6,
+        "awsRegion" => 7,
+        "sourceIPAddress" => 8,
+        "userAgent" => 9,
+        "errorCode" => 10,
+        "recipientAccountId" => 11,
+        "userIdentity" => 12,
+        "requestParameters" => 13,
+        "additionalEventData" => 14,
+        "resources" => 15,
+        _ => return None,
+    })
+}
+
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -89,46 +112,42 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let r = self.0;
         let mut seen = Seen::default();
-        while let Some(key) = map.next_key::<JsonText<'de>>()? {
-            let (i, slot) = match &*key {
-                "eventTime" => (0, &mut r.event_time),
-                "@timestamp" => (1, &mut r.forwarder_timestamp),
-                "eventSource" => (2, &mut r.event_source),
-                "eventName" => (3, &mut r.event_name),
-                "eventType" => (4, &mut r.event_type),
-                "eventID" => (5, &mut r.event_id),
-                "requestID" => (6, &mut r.request_id),
-                "awsRegion" => (7, &mut r.aws_region),
-                "sourceIPAddress" => (8, &mut r.source_ip_address),
-                "userAgent" => (9, &mut r.user_agent),
-                "errorCode" => (10, &mut r.error_code),
-                "recipientAccountId" => (11, &mut r.recipient_account_id),
-                "userIdentity" => {
-                    seen.first(12, RECORD_FIELDS)?;
+        while let Some(key) = map.next_key_seed(FieldKey(record_field))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            seen.first(i, RECORD_FIELDS)?;
+            let slot = match i {
+                0 => &mut r.event_time,
+                1 => &mut r.forwarder_timestamp,
+                2 => &mut r.event_source,
+                3 => &mut r.event_name,
+                4 => &mut r.event_type,
+                5 => &mut r.event_id,
+                6 => &mut r.request_id,
+                7 => &mut r.aws_region,
+                8 => &mut r.source_ip_address,
+                9 => &mut r.user_agent,
+                10 => &mut r.error_code,
+                11 => &mut r.recipient_account_id,
+                12 => {
                     map.next_value_seed(OptionSeed(&mut r.user_identity))?;
                     continue;
                 }
-                "requestParameters" => {
-                    seen.first(13, RECORD_FIELDS)?;
+                13 => {
                     r.request_parameters = map.next_value()?;
                     continue;
                 }
-                "additionalEventData" => {
-                    seen.first(14, RECORD_FIELDS)?;
+                14 => {
                     r.additional_event_data = map.next_value()?;
                     continue;
                 }
-                "resources" => {
-                    seen.first(15, RECORD_FIELDS)?;
+                _ => {
                     r.resources = map.next_value()?;
                     continue;
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
             };
-            seen.first(i, RECORD_FIELDS)?;
             *slot = map.next_value()?;
         }
         Ok(())
@@ -203,6 +222,21 @@ const IDENTITY_FIELDS: &[&str] = &[
     "sessionContext",
 ];
 
+/// The index in [`IDENTITY_FIELDS`] of a key.
+fn identity_field(key: &str) -> Option<usize> {
+    Some(match key {
+        "type" => 0,
+        "userName" => 1,
+        "arn" => 2,
+        "accountId" => 3,
+        "accessKeyId" => 4,
+        "principalId" => 5,
+        "invokedBy" => 6,
+        "sessionContext" => 7,
+        _ => return None,
+    })
+}
+
 /// Reads a `userIdentity` object into the identity it holds.
 struct IdentityVisitor<'r, 'a>(&'r mut UserIdentity<'a>);
 
@@ -216,26 +250,25 @@ impl<'de> Visitor<'de> for IdentityVisitor<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let id = self.0;
         let mut seen = Seen::default();
-        while let Some(key) = map.next_key::<JsonText<'de>>()? {
-            let (i, slot) = match &*key {
-                "type" => (0, &mut id.kind),
-                "userName" => (1, &mut id.user_name),
-                "arn" => (2, &mut id.arn),
-                "accountId" => (3, &mut id.account_id),
-                "accessKeyId" => (4, &mut id.access_key_id),
-                "principalId" => (5, &mut id.principal_id),
-                "invokedBy" => (6, &mut id.invoked_by),
-                "sessionContext" => {
-                    seen.first(7, IDENTITY_FIELDS)?;
+        while let Some(key) = map.next_key_seed(FieldKey(identity_field))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            seen.first(i, IDENTITY_FIELDS)?;
+            let slot = match i {
+                0 => &mut id.kind,
+                1 => &mut id.user_name,
+                2 => &mut id.arn,
+                3 => &mut id.account_id,
+                4 => &mut id.access_key_id,
+                5 => &mut id.principal_id,
+                6 => &mut id.invoked_by,
+                _ => {
                     id.session_context = map.next_value()?;
                     continue;
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
             };
-            seen.first(i, IDENTITY_FIELDS)?;
             *slot = map.next_value()?;
         }
         Ok(())

@@ -11,7 +11,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::json_fields::{Seen, element};
+use crate::json_fields::{FieldKey, Seen, element};
 use crate::json_stream::JsonText;
 
 /// The fields of a record, in both spellings. Read in place by
@@ -77,6 +77,36 @@ const FIELDS: &[&str] = &[
     "AppId",
 ];
 
+/// The index in [`FIELDS`] of a key (a `match`: compiled to a switch on
+/// the length and a comparison or two).
+fn field_index(key: &str) -> Option<usize> {
+    Some(match key {
+        "CreationTime" => 0,
+        "TimeGenerated" => 1,
+        "Id" => 2,
+        "OfficeId" => 3,
+        "Operation" => 4,
+        "UserId" => 5,
+        "UserType" => 6,
+        "OrganizationId" => 7,
+        "OrganizationId_" => 8,
+        "ObjectId" => 9,
+        "OfficeObjectId" => 10,
+        "SourceFileName" => 11,
+        "SiteUrl" => 12,
+        "Site_Url" => 13,
+        "Workload" => 14,
+        "OfficeWorkload" => 15,
+        "ClientIP" => 16,
+        "ClientIPAddress" => 17,
+        "Client_IPAddress" => 18,
+        "UserAgent" => 19,
+        "ApplicationId" => 20,
+        "AppId" => 21,
+        _ => return None,
+    })
+}
+
 impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -94,40 +124,39 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let r = self.0;
         let mut seen = Seen::default();
-        while let Some(key) = map.next_key::<JsonText<'de>>()? {
-            let (i, slot) = match &*key {
-                "CreationTime" => (0, &mut r.creation_time),
-                "TimeGenerated" => (1, &mut r.time_generated),
-                "Id" => (2, &mut r.id),
-                "OfficeId" => (3, &mut r.office_id),
-                "Operation" => (4, &mut r.operation),
-                "UserId" => (5, &mut r.user_id),
-                "OrganizationId" => (7, &mut r.organization_id),
-                "OrganizationId_" => (8, &mut r.organization_id_dup),
-                "ObjectId" => (9, &mut r.object_id),
-                "OfficeObjectId" => (10, &mut r.office_object_id),
-                "SourceFileName" => (11, &mut r.source_file_name),
-                "SiteUrl" => (12, &mut r.site_url),
-                "Site_Url" => (13, &mut r.site_url_sentinel),
-                "Workload" => (14, &mut r.workload),
-                "OfficeWorkload" => (15, &mut r.office_workload),
-                "ClientIP" => (16, &mut r.client_ip),
-                "ClientIPAddress" => (17, &mut r.client_ip_address),
-                "Client_IPAddress" => (18, &mut r.client_ip_sentinel),
-                "UserAgent" => (19, &mut r.user_agent),
-                "ApplicationId" => (20, &mut r.application_id),
-                "AppId" => (21, &mut r.app_id),
-                "UserType" => {
-                    seen.first(6, FIELDS)?;
+        while let Some(key) = map.next_key_seed(FieldKey(field_index))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            seen.first(i, FIELDS)?;
+            let slot = match i {
+                0 => &mut r.creation_time,
+                1 => &mut r.time_generated,
+                2 => &mut r.id,
+                3 => &mut r.office_id,
+                4 => &mut r.operation,
+                5 => &mut r.user_id,
+                7 => &mut r.organization_id,
+                8 => &mut r.organization_id_dup,
+                9 => &mut r.object_id,
+                10 => &mut r.office_object_id,
+                11 => &mut r.source_file_name,
+                12 => &mut r.site_url,
+                13 => &mut r.site_url_sentinel,
+                14 => &mut r.workload,
+                15 => &mut r.office_workload,
+                16 => &mut r.client_ip,
+                17 => &mut r.client_ip_address,
+                18 => &mut r.client_ip_sentinel,
+                19 => &mut r.user_agent,
+                20 => &mut r.application_id,
+                21 => &mut r.app_id,
+                _ => {
                     r.user_type = map.next_value()?;
                     continue;
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
             };
-            seen.first(i, FIELDS)?;
             *slot = map.next_value()?;
         }
         Ok(())

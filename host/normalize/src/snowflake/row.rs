@@ -12,7 +12,7 @@ use dumpwatch_event::time::parse_datetime;
 use dumpwatch_event::{Activity, Actor, DatastoreQuery, Event, Timestamp};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
-use crate::json_stream::JsonText;
+use crate::json_fields::FieldKey;
 
 /// The event's `source`.
 pub(crate) const SOURCE: &str = "snowflake";
@@ -274,8 +274,8 @@ impl<'de> Visitor<'de> for RowSeed<'_, 'de> {
     }
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let row = self.0;
-        while let Some(key) = map.next_key::<JsonText<'de>>()? {
-            match column(&key.0) {
+        while let Some(col) = map.next_key_seed(FieldKey(column))? {
+            match col {
                 Some(col) => map.next_value_seed(CellSeed(&mut *row, col))?,
                 None => {
                     map.next_value::<IgnoredAny>()?;

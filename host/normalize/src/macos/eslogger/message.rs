@@ -8,7 +8,7 @@ use std::fmt;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::json_fields::{Seen, element};
+use crate::json_fields::{FieldKey, Seen, element};
 use crate::json_scalar::{Num, Text};
 
 /// One message. Read in place by [`MessageSeed`]; every field is absent
@@ -226,6 +226,22 @@ const MESSAGE_FIELDS: &[&str] = &[
     "host",
 ];
 
+/// The index in [`MESSAGE_FIELDS`] of a key.
+fn message_field(key: &str) -> Option<usize> {
+    Some(match key {
+        "process" => 0,
+        "event" => 1,
+        "time" => 2,
+        "mach_time" => 3,
+        "seq_num" => 4,
+        "global_seq_num" => 5,
+        "glob_seq_num" => 6,
+        "action_type" => 7,
+        "host" => 8,
+        _ => return None,
+    })
+}
+
 impl<'de> DeserializeSeed<'de> for MessageSeed<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -243,39 +259,35 @@ impl<'de> Visitor<'de> for MessageSeed<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let m = self.0;
         let mut seen = Seen::default();
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            let (i, slot) = match key.as_str() {
-                "mach_time" => (3, &mut m.mach_time),
-                "seq_num" => (4, &mut m.seq_num),
-                "global_seq_num" => (5, &mut m.global_seq_num),
-                "glob_seq_num" => (6, &mut m.glob_seq_num),
-                "action_type" => (7, &mut m.action_type),
-                "process" => {
-                    seen.first(0, MESSAGE_FIELDS)?;
+        while let Some(key) = map.next_key_seed(FieldKey(message_field))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            seen.first(i, MESSAGE_FIELDS)?;
+            let slot = match i {
+                0 => {
                     map.next_value_seed(ProcessSeed(&mut m.process))?;
                     continue;
                 }
-                "event" => {
-                    seen.first(1, MESSAGE_FIELDS)?;
+                1 => {
                     m.event = map.next_value()?;
                     continue;
                 }
-                "time" => {
-                    seen.first(2, MESSAGE_FIELDS)?;
+                2 => {
                     m.time = map.next_value()?;
                     continue;
                 }
-                "host" => {
-                    seen.first(8, MESSAGE_FIELDS)?;
+                3 => &mut m.mach_time,
+                4 => &mut m.seq_num,
+                5 => &mut m.global_seq_num,
+                6 => &mut m.glob_seq_num,
+                7 => &mut m.action_type,
+                _ => {
                     m.host = map.next_value()?;
                     continue;
                 }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                    continue;
-                }
             };
-            seen.first(i, MESSAGE_FIELDS)?;
             *slot = map.next_value()?;
         }
         Ok(())
@@ -317,6 +329,19 @@ const PROCESS_FIELDS: &[&str] = &[
     "signing_id",
 ];
 
+/// The index in [`PROCESS_FIELDS`] of a key.
+fn process_field(key: &str) -> Option<usize> {
+    Some(match key {
+        "audit_token" => 0,
+        "parent_audit_token" => 1,
+        "ppid" => 2,
+        "original_ppid" => 3,
+        "executable" => 4,
+        "signing_id" => 5,
+        _ => return None,
+    })
+}
+
 impl<'de> DeserializeSeed<'de> for ProcessSeed<'_, 'de> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
@@ -354,35 +379,19 @@ impl<'de> Visitor<'de> for ProcessVisitor<'_, 'de> {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
         let p = self.0;
         let mut seen = Seen::default();
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            match key.as_str() {
-                "audit_token" => {
-                    seen.first(0, PROCESS_FIELDS)?;
-                    p.audit_token = map.next_value()?;
-                }
-                "parent_audit_token" => {
-                    seen.first(1, PROCESS_FIELDS)?;
-                    p.parent_audit_token = map.next_value()?;
-                }
-                "ppid" => {
-                    seen.first(2, PROCESS_FIELDS)?;
-                    p.ppid = map.next_value()?;
-                }
-                "original_ppid" => {
-                    seen.first(3, PROCESS_FIELDS)?;
-                    p.original_ppid = map.next_value()?;
-                }
-                "executable" => {
-                    seen.first(4, PROCESS_FIELDS)?;
-                    p.executable = map.next_value()?;
-                }
-                "signing_id" => {
-                    seen.first(5, PROCESS_FIELDS)?;
-                    p.signing_id = map.next_value()?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
+        while let Some(key) = map.next_key_seed(FieldKey(process_field))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            seen.first(i, PROCESS_FIELDS)?;
+            match i {
+                0 => p.audit_token = map.next_value()?,
+                1 => p.parent_audit_token = map.next_value()?,
+                2 => p.ppid = map.next_value()?,
+                3 => p.original_ppid = map.next_value()?,
+                4 => p.executable = map.next_value()?,
+                _ => p.signing_id = map.next_value()?,
             }
         }
         Ok(())
