@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, Deserializer, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use crate::json_fields::{FieldKey, Seen, element};
 
 /// An optional string borrowed from the line when it has no escapes.
 /// serde's own `Option<Cow<str>>` always copies, even with
@@ -85,42 +87,169 @@ fn de_port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
     Ok(de_u64(d)?.and_then(|p| u16::try_from(p).ok()))
 }
 
-#[derive(Deserialize, Default)]
+/// A record. Read in place by [`EveSeed`]; every field is absent until
+/// its key is met.
+#[derive(Default)]
 pub(super) struct Eve<'a> {
-    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub timestamp: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "de_u64")]
     pub flow_id: Option<u64>,
-    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub event_type: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub src_ip: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "de_port")]
     pub src_port: Option<u16>,
-    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub dest_ip: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "de_port")]
     pub dest_port: Option<u16>,
-    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub proto: Option<Cow<'a, str>>,
-    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub app_proto: Option<Cow<'a, str>>,
-    #[serde(default, deserialize_with = "de_u64")]
     pub tx_id: Option<u64>,
-    #[serde(borrow, default, deserialize_with = "opt_str")]
     pub direction: Option<Cow<'a, str>>,
     // The larger per-type objects are boxed (a record has at most one):
-    // inline they made the record several hundred bytes that serde moves
-    // through each layer of return values.
-    #[serde(borrow)]
+    // inline they made the record several hundred bytes.
     pub http: Option<Box<EveHttp<'a>>>,
-    #[serde(borrow)]
     pub tls: Option<EveTls<'a>>,
-    #[serde(borrow)]
     pub flow: Option<Box<EveFlow<'a>>>,
     pub fileinfo: Option<EveFileinfo>,
-    #[serde(borrow)]
     pub dns: Option<Box<EveDns<'a>>>,
+}
+
+/// [`opt_str`], [`de_u64`] and [`de_port`] as types, for the record
+/// visitor.
+struct OptStr<'a>(Option<Cow<'a, str>>);
+struct U64(Option<u64>);
+struct Port(Option<u16>);
+
+impl<'de> Deserialize<'de> for OptStr<'de> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        opt_str(d).map(OptStr)
+    }
+}
+
+impl<'de> Deserialize<'de> for U64 {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de_u64(d).map(U64)
+    }
+}
+
+impl<'de> Deserialize<'de> for Port {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        de_port(d).map(Port)
+    }
+}
+
+const EVE_FIELDS: &[&str] = &[
+    "timestamp",
+    "flow_id",
+    "event_type",
+    "src_ip",
+    "src_port",
+    "dest_ip",
+    "dest_port",
+    "proto",
+    "app_proto",
+    "tx_id",
+    "direction",
+    "http",
+    "tls",
+    "flow",
+    "fileinfo",
+    "dns",
+];
+
+/// The index in [`EVE_FIELDS`] of a key.
+fn eve_field(key: &str) -> Option<usize> {
+    Some(match key {
+        "timestamp" => 0,
+        "flow_id" => 1,
+        "event_type" => 2,
+        "src_ip" => 3,
+        "src_port" => 4,
+        "dest_ip" => 5,
+        "dest_port" => 6,
+        "proto" => 7,
+        "app_proto" => 8,
+        "tx_id" => 9,
+        "direction" => 10,
+        "http" => 11,
+        "tls" => 12,
+        "flow" => 13,
+        "fileinfo" => 14,
+        "dns" => 15,
+        _ => return None,
+    })
+}
+
+/// Reads a record into the [`Eve`] it holds, where it lies, rather than
+/// building it in a derived visitor and moving it out through each layer
+/// of return values. It behaves as the derive did: exact keys, others
+/// skipped unparsed, a repeated key the duplicate-field error, an array
+/// read positionally (the scalar fields then default when missing).
+pub(super) struct EveSeed<'r, 'a>(pub &'r mut Eve<'a>);
+
+impl<'de> DeserializeSeed<'de> for EveSeed<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_struct("Eve", EVE_FIELDS, self)
+    }
+}
+
+impl<'de> Visitor<'de> for EveSeed<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("struct Eve")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let e = self.0;
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key_seed(FieldKey(eve_field))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            seen.first(i, EVE_FIELDS)?;
+            match i {
+                0 => e.timestamp = map.next_value::<OptStr>()?.0,
+                1 => e.flow_id = map.next_value::<U64>()?.0,
+                2 => e.event_type = map.next_value::<OptStr>()?.0,
+                3 => e.src_ip = map.next_value::<OptStr>()?.0,
+                4 => e.src_port = map.next_value::<Port>()?.0,
+                5 => e.dest_ip = map.next_value::<OptStr>()?.0,
+                6 => e.dest_port = map.next_value::<Port>()?.0,
+                7 => e.proto = map.next_value::<OptStr>()?.0,
+                8 => e.app_proto = map.next_value::<OptStr>()?.0,
+                9 => e.tx_id = map.next_value::<U64>()?.0,
+                10 => e.direction = map.next_value::<OptStr>()?.0,
+                11 => e.http = map.next_value()?,
+                12 => e.tls = map.next_value()?,
+                13 => e.flow = map.next_value()?,
+                14 => e.fileinfo = map.next_value()?,
+                _ => e.dns = map.next_value()?,
+            }
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        const EXPECTED: &str = "struct Eve with 16 elements";
+        let e = self.0;
+        e.timestamp = seq.next_element::<OptStr>()?.and_then(|v| v.0);
+        e.flow_id = seq.next_element::<U64>()?.and_then(|v| v.0);
+        e.event_type = seq.next_element::<OptStr>()?.and_then(|v| v.0);
+        e.src_ip = seq.next_element::<OptStr>()?.and_then(|v| v.0);
+        e.src_port = seq.next_element::<Port>()?.and_then(|v| v.0);
+        e.dest_ip = seq.next_element::<OptStr>()?.and_then(|v| v.0);
+        e.dest_port = seq.next_element::<Port>()?.and_then(|v| v.0);
+        e.proto = seq.next_element::<OptStr>()?.and_then(|v| v.0);
+        e.app_proto = seq.next_element::<OptStr>()?.and_then(|v| v.0);
+        e.tx_id = seq.next_element::<U64>()?.and_then(|v| v.0);
+        e.direction = seq.next_element::<OptStr>()?.and_then(|v| v.0);
+        e.http = element(&mut seq, 11, EXPECTED)?;
+        e.tls = element(&mut seq, 12, EXPECTED)?;
+        e.flow = element(&mut seq, 13, EXPECTED)?;
+        e.fileinfo = element(&mut seq, 14, EXPECTED)?;
+        e.dns = element(&mut seq, 15, EXPECTED)?;
+        Ok(())
+    }
 }
 
 #[derive(Deserialize, Default)]

@@ -84,7 +84,7 @@ impl SuricataDecoder {
         }
     }
 
-    fn dns(&mut self, e: Eve<'_>, time: i64, pos: RecordPos, out: &mut Output) {
+    fn dns(&mut self, e: &Eve<'_>, time: i64, pos: RecordPos, out: &mut Output) {
         let Some(dns) = e.dns.as_ref() else {
             out.error(pos, "missing field", "dns record without dns object");
             return;
@@ -257,13 +257,11 @@ impl Decoder for SuricataDecoder {
             }
             return;
         }
-        let e: Eve<'_> = match crate::json_records::parse(line) {
-            Ok(e) => e,
-            Err(err) => {
-                out.error(pos, "invalid JSON", err.to_string());
-                return;
-            }
-        };
+        let mut e = Eve::default();
+        if let Err(err) = crate::json_records::parse_seed(line, eve::EveSeed(&mut e)) {
+            out.error(pos, "invalid JSON", err.to_string());
+            return;
+        }
         let Some(event_type) = e.event_type.as_deref() else {
             out.error(pos, "missing field", "no event_type");
             return;
@@ -404,7 +402,7 @@ impl Decoder for SuricataDecoder {
                 )
             }
             _ => {
-                self.dns(e, t, pos, out);
+                self.dns(&e, t, pos, out);
                 return;
             }
         };
