@@ -119,6 +119,51 @@ impl<'de: 'a, 'a> Deserialize<'de> for JsonText<'a> {
     }
 }
 
+/// Reads an optional string straight into its slot (`null` leaves it
+/// empty): what `*slot = map.next_value::<Option<JsonText>>()?` does, with
+/// the same errors, without returning the value through serde's option
+/// layer first.
+pub(crate) struct TextSlot<'r, 'a>(pub &'r mut Option<JsonText<'a>>);
+
+impl<'de> DeserializeSeed<'de> for TextSlot<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de> Visitor<'de> for TextSlot<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("option")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        *self.0 = None;
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_str(TextValue(self.0))
+    }
+}
+
+/// The string of a [`TextSlot`].
+struct TextValue<'r, 'a>(&'r mut Option<JsonText<'a>>);
+
+impl<'de> Visitor<'de> for TextValue<'_, 'de> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a string")
+    }
+    fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<(), E> {
+        *self.0 = Some(JsonText(Cow::Borrowed(v)));
+        Ok(())
+    }
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<(), E> {
+        *self.0 = Some(JsonText(Cow::Owned(v.to_owned())));
+        Ok(())
+    }
+}
+
 /// Line-fed JSON record stream: fast path for whole lines, [`JsonSplitter`]
 /// for the rest.
 pub(crate) struct JsonStream {

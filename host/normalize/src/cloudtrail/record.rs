@@ -9,7 +9,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 
 use super::params::RequestParameters;
 use crate::json_fields::{FieldKey, Seen, element};
-use crate::json_stream::JsonText;
+use crate::json_stream::{JsonText, TextSlot};
 
 /// The fields of a record. Read in place by [`RecordSeed`]; every field is
 /// absent until its key is met.
@@ -148,7 +148,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                     continue;
                 }
             };
-            *slot = map.next_value()?;
+            map.next_value_seed(TextSlot(slot))?;
         }
         Ok(())
     }
@@ -269,7 +269,7 @@ impl<'de> Visitor<'de> for IdentityVisitor<'_, 'de> {
                     continue;
                 }
             };
-            *slot = map.next_value()?;
+            map.next_value_seed(TextSlot(slot))?;
         }
         Ok(())
     }

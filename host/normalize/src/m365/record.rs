@@ -12,7 +12,7 @@ use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use crate::json_fields::{FieldKey, Seen, element};
-use crate::json_stream::JsonText;
+use crate::json_stream::{JsonText, TextSlot};
 
 /// The fields of a record, in both spellings. Read in place by
 /// [`RecordSeed`]; every field is absent until its key is met.
@@ -157,7 +157,7 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
                     continue;
                 }
             };
-            *slot = map.next_value()?;
+            map.next_value_seed(TextSlot(slot))?;
         }
         Ok(())
     }
