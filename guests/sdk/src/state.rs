@@ -147,15 +147,6 @@ impl SnapshotWriter {
         }
     }
 
-    /// Bytes written so far.
-    pub fn len(&self) -> usize {
-        self.frames.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.frames.is_empty()
-    }
-
     /// The frames, and the encoding errors of entries left out (should be
     /// none; an analytic logs them).
     pub fn finish(self) -> (Vec<u8>, Vec<CodecError>) {
@@ -166,8 +157,6 @@ impl SnapshotWriter {
 /// Reads the frames of a snapshot (full, or merged from several).
 pub struct SnapshotReader {
     frames: Vec<u8>,
-    /// Number of present entries outside the meta space.
-    entries: usize,
 }
 
 impl SnapshotReader {
@@ -175,14 +164,10 @@ impl SnapshotReader {
     /// empty list is a valid empty state; a list without a format entry, or
     /// with another format, is rejected.
     pub fn open(frames: Vec<u8>, format: &str) -> Result<SnapshotReader, String> {
-        let mut entries = 0;
         for frame in dumpwatch_frames::frames(&frames) {
-            let frame = frame.map_err(|err| err.to_string())?;
-            if frame.value.is_some() && frame.key.first().is_some_and(|&space| space != META) {
-                entries += 1;
-            }
+            frame.map_err(|err| err.to_string())?;
         }
-        let reader = SnapshotReader { frames, entries };
+        let reader = SnapshotReader { frames };
         if reader.frames.is_empty() {
             return Ok(reader);
         }
@@ -195,15 +180,6 @@ impl SnapshotReader {
                 "incompatible state: the snapshot has no format entry (expected {format:?})"
             )),
         }
-    }
-
-    /// Number of entries outside the meta space (a capacity hint).
-    pub fn len(&self) -> usize {
-        self.entries
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.entries == 0
     }
 
     /// The frames; [`SnapshotReader::open`] checked that they parse.
