@@ -169,8 +169,42 @@ impl Serialize for Sym {
 impl<'de> Deserialize<'de> for Sym {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Sym, D::Error> {
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
-        Ok(Sym::new(&text))
+        Ok(recent(&text))
     }
+}
+
+/// Slots of the cache of recently decoded values.
+const RECENT: usize = 64;
+
+thread_local! {
+    /// Values decoded lately, by a cheap hash of their text: a restore
+    /// decodes the same host, user and program names in window after window,
+    /// and a hit skips the table's lock and full hash. Holding a value here
+    /// keeps it from [`sweep`], for at most `RECENT` values.
+    static RECENTLY: RefCell<[Option<Sym>; RECENT]> = const { RefCell::new([const { None }; RECENT]) };
+}
+
+/// The interned value of `text`, through the cache of recent ones.
+fn recent(text: &str) -> Sym {
+    let bytes = text.as_bytes();
+    let slot = match (bytes.first(), bytes.last()) {
+        (Some(&first), Some(&last)) => {
+            (bytes.len() ^ usize::from(first).wrapping_mul(31) ^ usize::from(last).wrapping_mul(7))
+                % RECENT
+        }
+        _ => 0,
+    };
+    RECENTLY.with(|cache| {
+        let mut cache = cache.borrow_mut();
+        if let Some(sym) = &cache[slot]
+            && sym.as_str() == text
+        {
+            return sym.clone();
+        }
+        let sym = Sym::new(text);
+        cache[slot] = Some(sym.clone());
+        sym
+    })
 }
 
 #[cfg(test)]
@@ -215,6 +249,19 @@ mod tests {
         let bytes = postcard::to_allocvec(&original).unwrap();
         let back: Sym = postcard::from_bytes(&bytes).unwrap();
         assert!(Rc::ptr_eq(&original.0, &back.0));
+    }
+
+    #[test]
+    fn decoding_through_the_recent_cache_gives_the_interned_value() {
+        // Same length, first and last byte: the same cache slot.
+        let names = ["host-a1", "host-b1", "host-a1", "host-c1", "host-b1"];
+        for name in names {
+            let bytes = postcard::to_allocvec(&Sym::new(name)).unwrap();
+            let back: Sym = postcard::from_bytes(&bytes).unwrap();
+            assert_eq!(back.as_str(), name);
+            assert!(Rc::ptr_eq(&back.0, &Sym::new(name).0));
+        }
+        assert_eq!(recent("").as_str(), "");
     }
 
     #[test]
