@@ -6,7 +6,7 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, SeqAccess, Visitor};
+use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 /// The keys of a struct already read, by field index (a bit each: structs
 /// of at most 32 fields; the largest, M365's, has 22).
@@ -62,5 +62,85 @@ impl<'de, T, F: FnOnce(&str) -> Option<T>> Visitor<'de> for FieldKey<F> {
     }
     fn visit_str<E: de::Error>(self, v: &str) -> Result<Option<T>, E> {
         Ok((self.0)(v))
+    }
+}
+
+/// A record read in place by [`InPlace`]: its struct name and fields as
+/// the derive would give them, which key is which field, and how to read
+/// one field's value or the whole struct given as an array.
+pub(crate) trait Fields<'de> {
+    /// The struct's name: serde's errors say "expected struct NAME".
+    const NAME: &'static str;
+    const FIELDS: &'static [&'static str];
+    /// The index in `FIELDS` of a key, `None` for a key to skip.
+    fn field(key: &str) -> Option<usize>;
+    /// Read the value of field `i` (known, and not seen before).
+    fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error>;
+    /// Read the struct given as an array, positionally.
+    fn read_seq<A: SeqAccess<'de>>(&mut self, seq: A) -> Result<(), A::Error>;
+}
+
+/// Reads a [`Fields`] record in place, as `#[derive(Deserialize)]` would
+/// read it: unknown keys skipped unparsed, a repeated key the
+/// duplicate-field error. Generic, so each record gets its own copy of
+/// the loop with its `field` and `read_field` inlined.
+pub(crate) struct InPlace<'r, T>(pub &'r mut T);
+
+impl<'de, T: Fields<'de>> DeserializeSeed<'de> for InPlace<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_struct(T::NAME, T::FIELDS, self)
+    }
+}
+
+impl<'de, T: Fields<'de>> Visitor<'de> for InPlace<'_, T> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "struct {}", T::NAME)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        let mut seen = Seen::default();
+        while let Some(key) = map.next_key_seed(FieldKey(T::field))? {
+            let Some(i) = key else {
+                map.next_value::<IgnoredAny>()?;
+                continue;
+            };
+            seen.first(i, T::FIELDS)?;
+            self.0.read_field(i, &mut map)?;
+        }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<(), A::Error> {
+        self.0.read_seq(seq)
+    }
+}
+
+/// Reads an optional [`Fields`] record in place: `null` (or nothing)
+/// leaves it absent, anything else is read into a default one.
+pub(crate) struct OptionInPlace<'r, T>(pub &'r mut Option<T>);
+
+impl<'de, T: Fields<'de> + Default> DeserializeSeed<'de> for OptionInPlace<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_option(self)
+    }
+}
+
+impl<'de, T: Fields<'de> + Default> Visitor<'de> for OptionInPlace<'_, T> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("option")
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        InPlace(self.0.insert(T::default())).deserialize(d)
     }
 }

@@ -59,7 +59,7 @@ impl JsonRecord for CloudTrailRecord {
         d: D,
         rec: &mut record::Record<'de>,
     ) -> Result<(), D::Error> {
-        serde::de::DeserializeSeed::deserialize(record::RecordSeed(rec), d)
+        serde::de::DeserializeSeed::deserialize(crate::json_fields::InPlace(rec), d)
     }
 
     fn emit(rec: &mut record::Record<'_>, pos: RecordPos, out: &mut Output) {

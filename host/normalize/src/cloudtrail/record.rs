@@ -2,16 +2,15 @@
 //! borrowed from the input where no JSON escape forces a copy; everything
 //! else (responseElements, tlsDetails, …) is skipped unparsed.
 
-use std::fmt;
-
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::params::RequestParameters;
-use crate::json_fields::{FieldKey, Seen, element};
+use crate::json_fields::{Fields, OptionInPlace, element};
 use crate::json_stream::{JsonText, TextSlot};
 
-/// The fields of a record. Read in place by [`RecordSeed`]; every field is
+/// The fields of a record. Read in place by
+/// [`InPlace`](crate::json_fields::InPlace); every field is
 /// absent until its key is met.
 #[derive(Default)]
 pub(crate) struct Record<'a> {
@@ -45,13 +44,6 @@ pub(crate) struct UserIdentity<'a> {
     pub invoked_by: Option<JsonText<'a>>,
     pub session_context: Option<SessionContext<'a>>,
 }
-
-/// Reads a record into the [`Record`] it holds. Hand-written rather than
-/// derived so the record is filled where it lies instead of being built in
-/// the visitor and moved out through each layer of return values; it
-/// behaves as the derive did: keys matched exactly, other keys skipped
-/// unparsed, a repeated key an error, and an array read positionally.
-pub(crate) struct RecordSeed<'r, 'a>(pub &'r mut Record<'a>);
 
 const RECORD_FIELDS: &[&str] = &[
     "eventTime",
@@ -95,67 +87,52 @@ fn record_field(key: &str) -> Option<usize> {
     })
 }
 
-impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_struct("Record", RECORD_FIELDS, self)
-    }
-}
+/// Read in place by [`InPlace`](crate::json_fields::InPlace), as the
+/// derive did: keys matched exactly, other keys skipped unparsed, a
+/// repeated key an error, and an array read positionally.
+impl<'de> Fields<'de> for Record<'de> {
+    const NAME: &'static str = "Record";
+    const FIELDS: &'static [&'static str] = RECORD_FIELDS;
 
-impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("struct Record")
+    fn field(key: &str) -> Option<usize> {
+        record_field(key)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let r = self.0;
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key_seed(FieldKey(record_field))? {
-            let Some(i) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            seen.first(i, RECORD_FIELDS)?;
-            let slot = match i {
-                0 => &mut r.event_time,
-                1 => &mut r.forwarder_timestamp,
-                2 => &mut r.event_source,
-                3 => &mut r.event_name,
-                4 => &mut r.event_type,
-                5 => &mut r.event_id,
-                6 => &mut r.request_id,
-                7 => &mut r.aws_region,
-                8 => &mut r.source_ip_address,
-                9 => &mut r.user_agent,
-                10 => &mut r.error_code,
-                11 => &mut r.recipient_account_id,
-                12 => {
-                    map.next_value_seed(OptionSeed(&mut r.user_identity))?;
-                    continue;
-                }
-                13 => {
-                    r.request_parameters = map.next_value()?;
-                    continue;
-                }
-                14 => {
-                    r.additional_event_data = map.next_value()?;
-                    continue;
-                }
-                _ => {
-                    r.resources = map.next_value()?;
-                    continue;
-                }
-            };
-            map.next_value_seed(TextSlot(slot))?;
-        }
-        Ok(())
+    fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        let r = self;
+        let slot = match i {
+            0 => &mut r.event_time,
+            1 => &mut r.forwarder_timestamp,
+            2 => &mut r.event_source,
+            3 => &mut r.event_name,
+            4 => &mut r.event_type,
+            5 => &mut r.event_id,
+            6 => &mut r.request_id,
+            7 => &mut r.aws_region,
+            8 => &mut r.source_ip_address,
+            9 => &mut r.user_agent,
+            10 => &mut r.error_code,
+            11 => &mut r.recipient_account_id,
+            12 => return map.next_value_seed(OptionInPlace(&mut r.user_identity)),
+            13 => {
+                r.request_parameters = map.next_value()?;
+                return Ok(());
+            }
+            14 => {
+                r.additional_event_data = map.next_value()?;
+                return Ok(());
+            }
+            _ => {
+                r.resources = map.next_value()?;
+                return Ok(());
+            }
+        };
+        map.next_value_seed(TextSlot(slot))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn read_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
         const EXPECTED: &str = "struct Record with 16 elements";
-        let r = self.0;
+        let r = self;
         for (i, slot) in [
             &mut r.event_time,
             &mut r.forwarder_timestamp,
@@ -175,39 +152,12 @@ impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
         {
             *slot = element(&mut seq, i, EXPECTED)?;
         }
-        seq.next_element_seed(OptionSeed(&mut r.user_identity))?
+        seq.next_element_seed(OptionInPlace(&mut r.user_identity))?
             .ok_or_else(|| de::Error::invalid_length(12, &EXPECTED))?;
         r.request_parameters = element(&mut seq, 13, EXPECTED)?;
         r.additional_event_data = element(&mut seq, 14, EXPECTED)?;
         r.resources = element(&mut seq, 15, EXPECTED)?;
         Ok(())
-    }
-}
-
-/// Reads an optional identity in place: `null` leaves it absent.
-struct OptionSeed<'r, 'a>(&'r mut Option<UserIdentity<'a>>);
-
-impl<'de> DeserializeSeed<'de> for OptionSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for OptionSeed<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("option")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let id = self.0.insert(UserIdentity::default());
-        d.deserialize_struct("UserIdentity", IDENTITY_FIELDS, IdentityVisitor(id))
     }
 }
 
@@ -237,46 +187,35 @@ fn identity_field(key: &str) -> Option<usize> {
     })
 }
 
-/// Reads a `userIdentity` object into the identity it holds.
-struct IdentityVisitor<'r, 'a>(&'r mut UserIdentity<'a>);
+impl<'de> Fields<'de> for UserIdentity<'de> {
+    const NAME: &'static str = "UserIdentity";
+    const FIELDS: &'static [&'static str] = IDENTITY_FIELDS;
 
-impl<'de> Visitor<'de> for IdentityVisitor<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("struct UserIdentity")
+    fn field(key: &str) -> Option<usize> {
+        identity_field(key)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let id = self.0;
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key_seed(FieldKey(identity_field))? {
-            let Some(i) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            seen.first(i, IDENTITY_FIELDS)?;
-            let slot = match i {
-                0 => &mut id.kind,
-                1 => &mut id.user_name,
-                2 => &mut id.arn,
-                3 => &mut id.account_id,
-                4 => &mut id.access_key_id,
-                5 => &mut id.principal_id,
-                6 => &mut id.invoked_by,
-                _ => {
-                    id.session_context = map.next_value()?;
-                    continue;
-                }
-            };
-            map.next_value_seed(TextSlot(slot))?;
-        }
-        Ok(())
+    fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        let id = self;
+        let slot = match i {
+            0 => &mut id.kind,
+            1 => &mut id.user_name,
+            2 => &mut id.arn,
+            3 => &mut id.account_id,
+            4 => &mut id.access_key_id,
+            5 => &mut id.principal_id,
+            6 => &mut id.invoked_by,
+            _ => {
+                id.session_context = map.next_value()?;
+                return Ok(());
+            }
+        };
+        map.next_value_seed(TextSlot(slot))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn read_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
         const EXPECTED: &str = "struct UserIdentity with 8 elements";
-        let id = self.0;
+        let id = self;
         for (i, slot) in [
             &mut id.kind,
             &mut id.user_name,

@@ -69,7 +69,7 @@ impl JsonRecord for AuditRecord {
         d: D,
         rec: &mut UalRecord<'de>,
     ) -> Result<(), D::Error> {
-        serde::de::DeserializeSeed::deserialize(record::RecordSeed(rec), d)
+        serde::de::DeserializeSeed::deserialize(crate::json_fields::InPlace(rec), d)
     }
 
     fn emit(rec: &mut UalRecord<'_>, pos: RecordPos, out: &mut Output) {

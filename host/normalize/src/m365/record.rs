@@ -9,13 +9,14 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::json_fields::{FieldKey, Seen, element};
+use crate::json_fields::{Fields, element};
 use crate::json_stream::{JsonText, TextSlot};
 
 /// The fields of a record, in both spellings. Read in place by
-/// [`RecordSeed`]; every field is absent until its key is met.
+/// [`InPlace`](crate::json_fields::InPlace); every field is absent until
+/// its key is met.
 #[derive(Default)]
 pub(crate) struct UalRecord<'a> {
     pub creation_time: Option<JsonText<'a>>,
@@ -44,13 +45,6 @@ pub(crate) struct UalRecord<'a> {
     pub application_id: Option<JsonText<'a>>,
     pub app_id: Option<JsonText<'a>>,
 }
-
-/// Reads an audit record into the [`UalRecord`] it holds. Hand-written
-/// rather than derived so the record is filled where it lies instead of
-/// being built in the visitor and moved out through each layer of return
-/// values; it behaves as the derive did (exact keys, others skipped
-/// unparsed, a repeated key an error, an array read positionally).
-pub(crate) struct RecordSeed<'r, 'a>(pub &'r mut UalRecord<'a>);
 
 const FIELDS: &[&str] = &[
     "CreationTime",
@@ -107,64 +101,52 @@ fn field_index(key: &str) -> Option<usize> {
     })
 }
 
-impl<'de> DeserializeSeed<'de> for RecordSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_struct("UalRecord", FIELDS, self)
-    }
-}
+/// Read in place by [`InPlace`](crate::json_fields::InPlace), as the
+/// derive did (exact keys, others skipped unparsed, a repeated key an
+/// error, an array read positionally).
+impl<'de> Fields<'de> for UalRecord<'de> {
+    const NAME: &'static str = "UalRecord";
+    const FIELDS: &'static [&'static str] = FIELDS;
 
-impl<'de> Visitor<'de> for RecordSeed<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("struct UalRecord")
+    fn field(key: &str) -> Option<usize> {
+        field_index(key)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let r = self.0;
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key_seed(FieldKey(field_index))? {
-            let Some(i) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            seen.first(i, FIELDS)?;
-            let slot = match i {
-                0 => &mut r.creation_time,
-                1 => &mut r.time_generated,
-                2 => &mut r.id,
-                3 => &mut r.office_id,
-                4 => &mut r.operation,
-                5 => &mut r.user_id,
-                7 => &mut r.organization_id,
-                8 => &mut r.organization_id_dup,
-                9 => &mut r.object_id,
-                10 => &mut r.office_object_id,
-                11 => &mut r.source_file_name,
-                12 => &mut r.site_url,
-                13 => &mut r.site_url_sentinel,
-                14 => &mut r.workload,
-                15 => &mut r.office_workload,
-                16 => &mut r.client_ip,
-                17 => &mut r.client_ip_address,
-                18 => &mut r.client_ip_sentinel,
-                19 => &mut r.user_agent,
-                20 => &mut r.application_id,
-                21 => &mut r.app_id,
-                _ => {
-                    r.user_type = map.next_value()?;
-                    continue;
-                }
-            };
-            map.next_value_seed(TextSlot(slot))?;
-        }
-        Ok(())
+    fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        let r = self;
+        let slot = match i {
+            0 => &mut r.creation_time,
+            1 => &mut r.time_generated,
+            2 => &mut r.id,
+            3 => &mut r.office_id,
+            4 => &mut r.operation,
+            5 => &mut r.user_id,
+            7 => &mut r.organization_id,
+            8 => &mut r.organization_id_dup,
+            9 => &mut r.object_id,
+            10 => &mut r.office_object_id,
+            11 => &mut r.source_file_name,
+            12 => &mut r.site_url,
+            13 => &mut r.site_url_sentinel,
+            14 => &mut r.workload,
+            15 => &mut r.office_workload,
+            16 => &mut r.client_ip,
+            17 => &mut r.client_ip_address,
+            18 => &mut r.client_ip_sentinel,
+            19 => &mut r.user_agent,
+            20 => &mut r.application_id,
+            21 => &mut r.app_id,
+            _ => {
+                r.user_type = map.next_value()?;
+                return Ok(());
+            }
+        };
+        map.next_value_seed(TextSlot(slot))
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn read_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
         const EXPECTED: &str = "struct UalRecord with 22 elements";
-        let r = self.0;
+        let r = self;
         for (i, slot) in [
             &mut r.creation_time,
             &mut r.time_generated,

@@ -5,9 +5,9 @@ use std::borrow::Cow;
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
-use crate::json_fields::{FieldKey, Seen, element};
+use crate::json_fields::{Fields, element};
 
 /// An optional string borrowed from the line when it has no escapes.
 /// serde's own `Option<Cow<str>>` always copies, even with
@@ -87,8 +87,8 @@ fn de_port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
     Ok(de_u64(d)?.and_then(|p| u16::try_from(p).ok()))
 }
 
-/// A record. Read in place by [`EveSeed`]; every field is absent until
-/// its key is met.
+/// A record. Read in place by [`InPlace`](crate::json_fields::InPlace);
+/// every field is absent until its key is met.
 #[derive(Default)]
 pub(super) struct Eve<'a> {
     pub timestamp: Option<Cow<'a, str>>,
@@ -177,61 +177,45 @@ fn eve_field(key: &str) -> Option<usize> {
     })
 }
 
-/// Reads a record into the [`Eve`] it holds, where it lies, rather than
-/// building it in a derived visitor and moving it out through each layer
-/// of return values. It behaves as the derive did: exact keys, others
+/// Read in place by [`InPlace`](crate::json_fields::InPlace), where it
+/// lies, rather than built in a derived visitor and moved out through each
+/// layer of return values. It behaves as the derive did: exact keys, others
 /// skipped unparsed, a repeated key the duplicate-field error, an array
 /// read positionally (the scalar fields then default when missing).
-pub(super) struct EveSeed<'r, 'a>(pub &'r mut Eve<'a>);
+impl<'de> Fields<'de> for Eve<'de> {
+    const NAME: &'static str = "Eve";
+    const FIELDS: &'static [&'static str] = EVE_FIELDS;
 
-impl<'de> DeserializeSeed<'de> for EveSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_struct("Eve", EVE_FIELDS, self)
-    }
-}
-
-impl<'de> Visitor<'de> for EveSeed<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("struct Eve")
+    fn field(key: &str) -> Option<usize> {
+        eve_field(key)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let e = self.0;
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key_seed(FieldKey(eve_field))? {
-            let Some(i) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            seen.first(i, EVE_FIELDS)?;
-            match i {
-                0 => e.timestamp = map.next_value::<OptStr>()?.0,
-                1 => e.flow_id = map.next_value::<U64>()?.0,
-                2 => e.event_type = map.next_value::<OptStr>()?.0,
-                3 => e.src_ip = map.next_value::<OptStr>()?.0,
-                4 => e.src_port = map.next_value::<Port>()?.0,
-                5 => e.dest_ip = map.next_value::<OptStr>()?.0,
-                6 => e.dest_port = map.next_value::<Port>()?.0,
-                7 => e.proto = map.next_value::<OptStr>()?.0,
-                8 => e.app_proto = map.next_value::<OptStr>()?.0,
-                9 => e.tx_id = map.next_value::<U64>()?.0,
-                10 => e.direction = map.next_value::<OptStr>()?.0,
-                11 => e.http = map.next_value()?,
-                12 => e.tls = map.next_value()?,
-                13 => e.flow = map.next_value()?,
-                14 => e.fileinfo = map.next_value()?,
-                _ => e.dns = map.next_value()?,
-            }
+    fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        let e = self;
+        match i {
+            0 => e.timestamp = map.next_value::<OptStr>()?.0,
+            1 => e.flow_id = map.next_value::<U64>()?.0,
+            2 => e.event_type = map.next_value::<OptStr>()?.0,
+            3 => e.src_ip = map.next_value::<OptStr>()?.0,
+            4 => e.src_port = map.next_value::<Port>()?.0,
+            5 => e.dest_ip = map.next_value::<OptStr>()?.0,
+            6 => e.dest_port = map.next_value::<Port>()?.0,
+            7 => e.proto = map.next_value::<OptStr>()?.0,
+            8 => e.app_proto = map.next_value::<OptStr>()?.0,
+            9 => e.tx_id = map.next_value::<U64>()?.0,
+            10 => e.direction = map.next_value::<OptStr>()?.0,
+            11 => e.http = map.next_value()?,
+            12 => e.tls = map.next_value()?,
+            13 => e.flow = map.next_value()?,
+            14 => e.fileinfo = map.next_value()?,
+            _ => e.dns = map.next_value()?,
         }
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn read_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
         const EXPECTED: &str = "struct Eve with 16 elements";
-        let e = self.0;
+        let e = self;
         e.timestamp = seq.next_element::<OptStr>()?.and_then(|v| v.0);
         e.flow_id = seq.next_element::<U64>()?.and_then(|v| v.0);
         e.event_type = seq.next_element::<OptStr>()?.and_then(|v| v.0);

@@ -258,7 +258,8 @@ impl Decoder for SuricataDecoder {
             return;
         }
         let mut e = Eve::default();
-        if let Err(err) = crate::json_records::parse_seed(line, eve::EveSeed(&mut e)) {
+        if let Err(err) = crate::json_records::parse_seed(line, crate::json_fields::InPlace(&mut e))
+        {
             out.error(pos, "invalid JSON", err.to_string());
             return;
         }

@@ -6,12 +6,12 @@
 use std::fmt;
 
 use serde::Deserialize;
-use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
-use crate::json_fields::{FieldKey, Seen, element};
+use crate::json_fields::{Fields, InPlace, OptionInPlace, element};
 use crate::json_scalar::{Num, Text};
 
-/// One message. Read in place by [`MessageSeed`]; every field is absent
+/// One message. Read in place by [`InPlace`]; every field is absent
 /// until its key is met.
 #[derive(Default)]
 pub(crate) struct EsMessage<'a> {
@@ -72,7 +72,7 @@ pub(crate) enum EsEvent<'a> {
     Empty,
 }
 
-/// Read in place by [`ExecSeed`].
+/// Read in place by [`InPlace`].
 #[derive(Default)]
 pub(crate) struct ExecEvent<'a> {
     /// The new program.
@@ -146,7 +146,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for EsEvent<'a> {
                     ev = match key.as_str() {
                         "exec" => {
                             let mut exec = ExecEvent::default();
-                            map.next_value_seed(ExecSeed(&mut exec))?;
+                            map.next_value_seed(InPlace(&mut exec))?;
                             EsEvent::Exec(exec)
                         }
                         "create" => EsEvent::Create(map.next_value()?),
@@ -205,14 +205,12 @@ impl<'de: 'a, 'a> Deserialize<'de> for EsHost<'a> {
     }
 }
 
-// The seeds below fill a message where it lies instead of building it in
-// derived visitors and moving it out through each layer of return values
-// (a message with an exec is most of a kilobyte). They behave as the
-// derive did: exact keys, others skipped unparsed, a repeated key the
-// duplicate-field error, an array read positionally.
-
-/// Reads a message into the [`EsMessage`] it holds.
-pub(crate) struct MessageSeed<'r, 'a>(pub &'r mut EsMessage<'a>);
+// The `Fields` impls below let `InPlace` fill a message where it lies
+// instead of building it in derived visitors and moving it out through
+// each layer of return values (a message with an exec is most of a
+// kilobyte). They behave as the derive did: exact keys, others skipped
+// unparsed, a repeated key the duplicate-field error, an array read
+// positionally.
 
 const MESSAGE_FIELDS: &[&str] = &[
     "process",
@@ -242,61 +240,44 @@ fn message_field(key: &str) -> Option<usize> {
     })
 }
 
-impl<'de> DeserializeSeed<'de> for MessageSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_struct("EsMessage", MESSAGE_FIELDS, self)
-    }
-}
+impl<'de> Fields<'de> for EsMessage<'de> {
+    const NAME: &'static str = "EsMessage";
+    const FIELDS: &'static [&'static str] = MESSAGE_FIELDS;
 
-impl<'de> Visitor<'de> for MessageSeed<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("struct EsMessage")
+    fn field(key: &str) -> Option<usize> {
+        message_field(key)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let m = self.0;
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key_seed(FieldKey(message_field))? {
-            let Some(i) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            seen.first(i, MESSAGE_FIELDS)?;
-            let slot = match i {
-                0 => {
-                    map.next_value_seed(ProcessSeed(&mut m.process))?;
-                    continue;
-                }
-                1 => {
-                    m.event = map.next_value()?;
-                    continue;
-                }
-                2 => {
-                    m.time = map.next_value()?;
-                    continue;
-                }
-                3 => &mut m.mach_time,
-                4 => &mut m.seq_num,
-                5 => &mut m.global_seq_num,
-                6 => &mut m.glob_seq_num,
-                7 => &mut m.action_type,
-                _ => {
-                    m.host = map.next_value()?;
-                    continue;
-                }
-            };
-            *slot = map.next_value()?;
-        }
+    fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        let m = self;
+        let slot = match i {
+            0 => return map.next_value_seed(OptionInPlace(&mut m.process)),
+            1 => {
+                m.event = map.next_value()?;
+                return Ok(());
+            }
+            2 => {
+                m.time = map.next_value()?;
+                return Ok(());
+            }
+            3 => &mut m.mach_time,
+            4 => &mut m.seq_num,
+            5 => &mut m.global_seq_num,
+            6 => &mut m.glob_seq_num,
+            7 => &mut m.action_type,
+            _ => {
+                m.host = map.next_value()?;
+                return Ok(());
+            }
+        };
+        *slot = map.next_value()?;
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn read_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
         const EXPECTED: &str = "struct EsMessage with 9 elements";
-        let m = self.0;
-        seq.next_element_seed(ProcessSeed(&mut m.process))?
+        let m = self;
+        seq.next_element_seed(OptionInPlace(&mut m.process))?
             .ok_or_else(|| de::Error::invalid_length(0, &EXPECTED))?;
         m.event = element(&mut seq, 1, EXPECTED)?;
         m.time = element(&mut seq, 2, EXPECTED)?;
@@ -316,9 +297,6 @@ impl<'de> Visitor<'de> for MessageSeed<'_, 'de> {
         Ok(())
     }
 }
-
-/// Reads an optional process in place: `null` leaves it absent.
-struct ProcessSeed<'r, 'a>(&'r mut Option<EsProcess<'a>>);
 
 const PROCESS_FIELDS: &[&str] = &[
     "audit_token",
@@ -342,64 +320,30 @@ fn process_field(key: &str) -> Option<usize> {
     })
 }
 
-impl<'de> DeserializeSeed<'de> for ProcessSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_option(self)
-    }
-}
+impl<'de> Fields<'de> for EsProcess<'de> {
+    const NAME: &'static str = "EsProcess";
+    const FIELDS: &'static [&'static str] = PROCESS_FIELDS;
 
-impl<'de> Visitor<'de> for ProcessSeed<'_, 'de> {
-    type Value = ();
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("option")
-    }
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        let p = self.0.insert(EsProcess::default());
-        d.deserialize_struct("EsProcess", PROCESS_FIELDS, ProcessVisitor(p))
-    }
-}
-
-/// Reads a process object into the [`EsProcess`] it holds.
-struct ProcessVisitor<'r, 'a>(&'r mut EsProcess<'a>);
-
-impl<'de> Visitor<'de> for ProcessVisitor<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("struct EsProcess")
+    fn field(key: &str) -> Option<usize> {
+        process_field(key)
     }
 
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let p = self.0;
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key_seed(FieldKey(process_field))? {
-            let Some(i) = key else {
-                map.next_value::<IgnoredAny>()?;
-                continue;
-            };
-            seen.first(i, PROCESS_FIELDS)?;
-            match i {
-                0 => p.audit_token = map.next_value()?,
-                1 => p.parent_audit_token = map.next_value()?,
-                2 => p.ppid = map.next_value()?,
-                3 => p.original_ppid = map.next_value()?,
-                4 => p.executable = map.next_value()?,
-                _ => p.signing_id = map.next_value()?,
-            }
+    fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        let p = self;
+        match i {
+            0 => p.audit_token = map.next_value()?,
+            1 => p.parent_audit_token = map.next_value()?,
+            2 => p.ppid = map.next_value()?,
+            3 => p.original_ppid = map.next_value()?,
+            4 => p.executable = map.next_value()?,
+            _ => p.signing_id = map.next_value()?,
         }
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn read_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
         const EXPECTED: &str = "struct EsProcess with 6 elements";
-        let p = self.0;
+        let p = self;
         p.audit_token = element(&mut seq, 0, EXPECTED)?;
         p.parent_audit_token = element(&mut seq, 1, EXPECTED)?;
         p.ppid = element(&mut seq, 2, EXPECTED)?;
@@ -410,54 +354,34 @@ impl<'de> Visitor<'de> for ProcessVisitor<'_, 'de> {
     }
 }
 
-/// Reads an `exec` payload into the [`ExecEvent`] it holds.
-struct ExecSeed<'r, 'a>(&'r mut ExecEvent<'a>);
-
 const EXEC_FIELDS: &[&str] = &["target", "args", "cwd"];
 
-impl<'de> DeserializeSeed<'de> for ExecSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_struct("ExecEvent", EXEC_FIELDS, self)
+impl<'de> Fields<'de> for ExecEvent<'de> {
+    const NAME: &'static str = "ExecEvent";
+    const FIELDS: &'static [&'static str] = EXEC_FIELDS;
+
+    fn field(key: &str) -> Option<usize> {
+        Some(match key {
+            "target" => 0,
+            "args" => 1,
+            "cwd" => 2,
+            _ => return None,
+        })
     }
-}
 
-impl<'de> Visitor<'de> for ExecSeed<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("struct ExecEvent")
-    }
-
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
-        let e = self.0;
-        let mut seen = Seen::default();
-        while let Some(key) = map.next_key::<Text<'de>>()? {
-            match key.as_str() {
-                "target" => {
-                    seen.first(0, EXEC_FIELDS)?;
-                    map.next_value_seed(ProcessSeed(&mut e.target))?;
-                }
-                "args" => {
-                    seen.first(1, EXEC_FIELDS)?;
-                    e.args = map.next_value()?;
-                }
-                "cwd" => {
-                    seen.first(2, EXEC_FIELDS)?;
-                    e.cwd = map.next_value()?;
-                }
-                _ => {
-                    map.next_value::<IgnoredAny>()?;
-                }
-            }
+    fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
+        match i {
+            0 => map.next_value_seed(OptionInPlace(&mut self.target))?,
+            1 => self.args = map.next_value()?,
+            _ => self.cwd = map.next_value()?,
         }
         Ok(())
     }
 
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn read_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
         const EXPECTED: &str = "struct ExecEvent with 3 elements";
-        let e = self.0;
-        seq.next_element_seed(ProcessSeed(&mut e.target))?
+        let e = self;
+        seq.next_element_seed(OptionInPlace(&mut e.target))?
             .ok_or_else(|| de::Error::invalid_length(0, &EXPECTED))?;
         e.args = element(&mut seq, 1, EXPECTED)?;
         e.cwd = element(&mut seq, 2, EXPECTED)?;

@@ -83,7 +83,7 @@ impl Decoder for EsloggerDecoder {
         let state = &mut self.state;
         self.stream.push(line, pos, out, &mut |bytes, pos, out| {
             let mut msg = EsMessage::default();
-            crate::json_records::parse_seed(bytes, message::MessageSeed(&mut msg))?;
+            crate::json_records::parse_seed(bytes, crate::json_fields::InPlace(&mut msg))?;
             state.map(&msg, pos, out);
             Ok(())
         });
