@@ -118,18 +118,19 @@ impl<'de, T: Fields<'de>> Visitor<'de> for InPlace<'_, T> {
     }
 }
 
-/// Reads an optional [`Fields`] record in place: `null` (or nothing)
-/// leaves it absent, anything else is read into a default one.
-pub(crate) struct OptionInPlace<'r, T>(pub &'r mut Option<T>);
+/// Reads a value that may be `null` with `seed`, which runs only when the
+/// value is there (serde's option layer, without returning anything
+/// through it).
+pub(crate) struct Nullable<S>(pub S);
 
-impl<'de, T: Fields<'de> + Default> DeserializeSeed<'de> for OptionInPlace<'_, T> {
+impl<'de, S: DeserializeSeed<'de, Value = ()>> DeserializeSeed<'de> for Nullable<S> {
     type Value = ();
     fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_option(self)
     }
 }
 
-impl<'de, T: Fields<'de> + Default> Visitor<'de> for OptionInPlace<'_, T> {
+impl<'de, S: DeserializeSeed<'de, Value = ()>> Visitor<'de> for Nullable<S> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
         f.write_str("option")
@@ -141,6 +142,27 @@ impl<'de, T: Fields<'de> + Default> Visitor<'de> for OptionInPlace<'_, T> {
         Ok(())
     }
     fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        self.0.deserialize(d)
+    }
+}
+
+/// Reads an optional [`Fields`] record in place: `null` (or nothing)
+/// leaves it absent, anything else is read into a default one.
+pub(crate) struct OptionInPlace<'r, T>(pub &'r mut Option<T>);
+
+impl<'de, T: Fields<'de> + Default> DeserializeSeed<'de> for OptionInPlace<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        Nullable(Present(self.0)).deserialize(d)
+    }
+}
+
+/// The record of an [`OptionInPlace`] that is there.
+struct Present<'r, T>(&'r mut Option<T>);
+
+impl<'de, T: Fields<'de> + Default> DeserializeSeed<'de> for Present<'_, T> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         InPlace(self.0.insert(T::default())).deserialize(d)
     }
 }

@@ -30,6 +30,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use super::fields::{EventData, FieldId};
 use super::map::{Mapper, parse_ip};
 use super::record::{Account, EcsFields, WinRecord};
+use crate::json_fields::Nullable;
 use crate::json_records::JsonRecords;
 use crate::json_scalar::{Num, Text};
 use crate::{DecodeContext, Decoder, Format, Output, RecordPos};
@@ -278,7 +279,7 @@ impl<'de> Visitor<'de> for WinlogSeed<'_, 'de> {
                     if std::mem::replace(&mut seen_data, true) {
                         return Err(de::Error::duplicate_field("event_data"));
                     }
-                    map.next_value_seed(DataSeed(&mut r.data))?;
+                    map.next_value_seed(event_data(&mut r.data))?;
                     continue;
                 }
                 _ => {
@@ -322,7 +323,7 @@ impl<'de> Visitor<'de> for WinlogSeed<'_, 'de> {
                 }
             }
         }
-        if seq.next_element_seed(DataSeed(&mut r.data))?.is_none() {
+        if seq.next_element_seed(event_data(&mut r.data))?.is_none() {
             return Err(de::Error::invalid_length(
                 6,
                 &"struct Winlog with 7 elements",
@@ -335,37 +336,19 @@ impl<'de> Visitor<'de> for WinlogSeed<'_, 'de> {
 
 /// `winlog.event_data` (or `null`): the same names as NXLog's top level,
 /// stored in the record's event data as they come.
-struct DataSeed<'r, 'a>(&'r mut EventData<'a>);
-
-impl<'de> DeserializeSeed<'de> for DataSeed<'_, 'de> {
-    type Value = ();
-    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_option(self)
-    }
-}
-
-impl<'de> Visitor<'de> for DataSeed<'_, 'de> {
-    type Value = ();
-
-    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-        f.write_str("option")
-    }
-
-    fn visit_none<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
-        Ok(())
-    }
-
-    fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
-        d.deserialize_map(DataMap(self.0))
-    }
+fn event_data<'r, 'a>(data: &'r mut EventData<'a>) -> Nullable<DataMap<'r, 'a>> {
+    Nullable(DataMap(data))
 }
 
 /// The `event_data` object itself.
 struct DataMap<'r, 'a>(&'r mut EventData<'a>);
+
+impl<'de> DeserializeSeed<'de> for DataMap<'_, 'de> {
+    type Value = ();
+    fn deserialize<D: Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_map(self)
+    }
+}
 
 impl<'de> Visitor<'de> for DataMap<'_, 'de> {
     type Value = ();
