@@ -42,8 +42,11 @@ pub type EntryChange = (Vec<u8>, Option<Vec<u8>>);
 /// Version of the store layout; a store of another version is refused.
 pub const FORMAT_VERSION: u32 = 2;
 
-/// Largest segment of a stored full snapshot.
-const SEGMENT: usize = 4 << 20;
+/// Largest segment of a stored full snapshot. Just under 4 MiB: redb gives
+/// each value a power-of-two run of pages, and a segment of exactly 4 MiB
+/// plus its page header took 8 MiB, so a full snapshot wrote (and synced)
+/// twice its size.
+const SEGMENT: usize = (4 << 20) - (64 << 10);
 /// Changes smaller than this never ask for a new full snapshot.
 const REBASE_FLOOR: u64 = 4 << 20;
 

@@ -104,6 +104,18 @@ fn a_large_full_snapshot_spans_segments_and_changes_merge_over_it() {
         "{size:?}"
     );
     assert_eq!(s.frames("A").expect("frames"), pack(&entries));
+    // Each segment fits its pages: a segment one page header too large for
+    // a power of two of pages takes twice its size on disk.
+    let txn = s.db.begin_read().expect("read");
+    let base = txn.open_table(ANALYTIC_BASE).expect("table");
+    let stats = redb::ReadableTableMetadata::stats(&base).expect("stats");
+    assert!(
+        stats.fragmented_bytes() < stats.stored_bytes() / 8,
+        "{} bytes stored in pages with {} bytes unused",
+        stats.stored_bytes(),
+        stats.fragmented_bytes()
+    );
+    drop((base, txn));
 
     // Change one, delete one, add one, and delete a key that never was.
     let committed = s
