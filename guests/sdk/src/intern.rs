@@ -11,6 +11,11 @@
 //! running on several threads each get their own (a `Sym` is not `Send`).
 //! Values nobody holds any more are freed by [`sweep`], which analytics call
 //! now and then ([`maybe_sweep`] decides when).
+//!
+//! Each value also has a *serial*, a small number unique among the values
+//! alive in this interner (a swept value's serial is reused). A full
+//! snapshot writes a name as its serial and the table of serials once
+//! ([`crate::state`]), instead of the text in every window that uses it.
 
 use std::borrow::Borrow;
 use std::cell::{Cell, RefCell};
@@ -19,28 +24,67 @@ use std::hash::{Hash, Hasher};
 use std::ops::Deref;
 use std::rc::Rc;
 
+use serde::de::{self, SeqAccess, Visitor};
+use serde::ser::SerializeTuple;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::collections::{Set, new_set};
 
-/// The text of one interned value. `Rc<str>` would be a 16-byte fat
-/// pointer; the boxed `str` behind an `Rc` keeps [`Sym`] at 8.
-type Shared = Rc<Box<str>>;
+/// One interned value. `Rc<str>` would be a 16-byte fat pointer; the
+/// boxed `str` behind an `Rc` keeps [`Sym`] at 8.
+struct Named {
+    text: Box<str>,
+    serial: u32,
+}
+
+type Shared = Rc<Named>;
 
 /// A table entry, searchable by `&str`.
-#[derive(PartialEq, Eq, Hash)]
 struct Entry(Shared);
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Entry) -> bool {
+        self.0.text == other.0.text
+    }
+}
+
+impl Eq for Entry {}
+
+impl Hash for Entry {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.text.hash(state);
+    }
+}
 
 impl Borrow<str> for Entry {
     fn borrow(&self) -> &str {
-        &self.0
+        &self.0.text
     }
+}
+
+/// Serials to hand out: freed ones first, then new ones from `next`.
+struct Serials {
+    next: u32,
+    free: Vec<u32>,
 }
 
 thread_local! {
     static TABLE: RefCell<Set<Entry>> = RefCell::new(new_set());
     /// Table size after the last sweep, to sweep only when it has grown.
     static SWEPT_AT: Cell<usize> = const { Cell::new(0) };
+    /// Serial 0 is never given: a snapshot writes it for "the text follows".
+    static SERIALS: RefCell<Serials> = const { RefCell::new(Serials { next: 1, free: Vec::new() }) };
+}
+
+fn take_serial() -> u32 {
+    SERIALS.with(|serials| {
+        let mut serials = serials.borrow_mut();
+        serials.free.pop().unwrap_or_else(|| {
+            let serial = serials.next;
+            serials.next = serials.next.saturating_add(1);
+            serial
+        })
+    })
 }
 
 /// An interned string: cheap to clone, compare and hash.
@@ -55,14 +99,22 @@ impl Sym {
             if let Some(existing) = table.get(text) {
                 return Sym(Rc::clone(&existing.0));
             }
-            let shared: Shared = Rc::new(Box::from(text));
+            let shared: Shared = Rc::new(Named {
+                text: Box::from(text),
+                serial: take_serial(),
+            });
             table.insert(Entry(Rc::clone(&shared)));
             Sym(shared)
         })
     }
 
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.0.text
+    }
+
+    /// This value's serial (see the module docs).
+    pub(crate) fn serial(&self) -> u32 {
+        self.0.serial
     }
 }
 
@@ -72,7 +124,16 @@ pub fn sweep() -> usize {
     TABLE.with(|table| {
         let mut table = table.borrow_mut();
         let before = table.len();
-        table.retain(|entry| Rc::strong_count(&entry.0) > 1);
+        SERIALS.with(|serials| {
+            let free = &mut serials.borrow_mut().free;
+            table.retain(|entry| {
+                let held = Rc::strong_count(&entry.0) > 1;
+                if !held {
+                    free.push(entry.0.serial);
+                }
+                held
+            });
+        });
         SWEPT_AT.with(|at| at.set(table.len()));
         before - table.len()
     })
@@ -98,7 +159,7 @@ impl PartialEq for Sym {
     fn eq(&self, other: &Sym) -> bool {
         // Interned values are unique, so equal pointers mean equal text; the
         // text comparison keeps this correct for values made across a sweep.
-        Rc::ptr_eq(&self.0, &other.0) || **self.0 == **other.0
+        Rc::ptr_eq(&self.0, &other.0) || self.0.text == other.0.text
     }
 }
 
@@ -107,7 +168,7 @@ impl Eq for Sym {}
 impl Hash for Sym {
     fn hash<H: Hasher>(&self, state: &mut H) {
         // Must hash like `str` so maps keyed by `Sym` can be searched by `&str`.
-        (**self.0).hash(state);
+        self.0.text.hash(state);
     }
 }
 
@@ -119,38 +180,38 @@ impl PartialOrd for Sym {
 
 impl Ord for Sym {
     fn cmp(&self, other: &Sym) -> std::cmp::Ordering {
-        (**self.0).cmp(&**other.0)
+        self.0.text.cmp(&other.0.text)
     }
 }
 
 impl Deref for Sym {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl Borrow<str> for Sym {
     fn borrow(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl AsRef<str> for Sym {
     fn as_ref(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl fmt::Display for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(&self.0.text)
     }
 }
 
 impl fmt::Debug for Sym {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(&**self.0, f)
+        fmt::Debug::fmt(&*self.0.text, f)
     }
 }
 
@@ -162,14 +223,210 @@ impl From<&str> for Sym {
 
 impl Serialize for Sym {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
+        match CODING.with(|coding| coding.borrow_mut().encode(self)) {
+            Encoded::Text => serializer.serialize_str(&self.0.text),
+            Encoded::Inline => {
+                let mut tagged = serializer.serialize_tuple(2)?;
+                tagged.serialize_element(&0u32)?;
+                tagged.serialize_element(&*self.0.text)?;
+                tagged.end()
+            }
+            Encoded::Serial(serial) => serializer.serialize_u32(serial),
+        }
     }
 }
 
 impl<'de> Deserialize<'de> for Sym {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Sym, D::Error> {
+        let tagged = CODING.with(|coding| !matches!(*coding.borrow(), NameCoding::Text));
+        if tagged {
+            return deserializer.deserialize_tuple(2, TaggedName);
+        }
         let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
         Ok(recent(&text))
+    }
+}
+
+/// Reads a tagged name: a serial, or 0 and the text.
+struct TaggedName;
+
+impl<'de> Visitor<'de> for TaggedName {
+    type Value = Sym;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a name: its serial, or 0 and its text")
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Sym, A::Error> {
+        let serial: u32 = seq
+            .next_element()?
+            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
+        if serial == 0 {
+            let text: std::borrow::Cow<'de, str> = seq
+                .next_element()?
+                .ok_or_else(|| de::Error::invalid_length(1, &self))?;
+            return Ok(recent(&text));
+        }
+        // postcard drops custom messages: the table remembers the miss
+        // for the reader's error.
+        CODING
+            .with(|coding| coding.borrow().resolve(serial))
+            .ok_or_else(|| de::Error::custom("a name is not in the snapshot's table of names"))
+    }
+}
+
+/// How [`Sym`]s are encoded and decoded at the moment. Outside a snapshot
+/// value (keys, meta entries, anything else) a name is its text, as any
+/// string; inside one it is *tagged*: `0` and the text, or a serial from
+/// the snapshot's table of names. A `changes` snapshot writes the text
+/// (its entries are merged over a full snapshot whose table it cannot
+/// extend); a `full` snapshot writes serials and records the names it used.
+pub(crate) enum NameCoding {
+    Text,
+    /// Encoding, the text inline.
+    Inline,
+    /// Encoding by serial.
+    Serial(NamesUsed),
+    /// Decoding, serials resolved through a snapshot's table.
+    Lookup(Rc<NameTable>),
+}
+
+/// What [`NameCoding::encode`] tells the serializer to write.
+enum Encoded {
+    Text,
+    Inline,
+    Serial(u32),
+}
+
+impl NameCoding {
+    fn encode(&mut self, sym: &Sym) -> Encoded {
+        match self {
+            NameCoding::Text => Encoded::Text,
+            NameCoding::Inline | NameCoding::Lookup(_) => Encoded::Inline,
+            NameCoding::Serial(used) => {
+                used.mark(sym);
+                Encoded::Serial(sym.serial())
+            }
+        }
+    }
+
+    fn resolve(&self, serial: u32) -> Option<Sym> {
+        match self {
+            NameCoding::Lookup(table) => {
+                let found = table.get(serial);
+                if found.is_none() {
+                    table.missing.set(Some(serial));
+                }
+                found
+            }
+            _ => None,
+        }
+    }
+
+    /// Run `f` with `self` as the current coding, then put the previous one
+    /// back (also when `f` panics).
+    pub(crate) fn scope<R>(&mut self, f: impl FnOnce() -> R) -> R {
+        struct Restore<'a>(&'a mut NameCoding);
+        impl Drop for Restore<'_> {
+            fn drop(&mut self) {
+                CODING.with(|coding| std::mem::swap(&mut *coding.borrow_mut(), self.0));
+            }
+        }
+        CODING.with(|coding| std::mem::swap(&mut *coding.borrow_mut(), self));
+        let _restore = Restore(self);
+        f()
+    }
+}
+
+thread_local! {
+    static CODING: RefCell<NameCoding> = const { RefCell::new(NameCoding::Text) };
+}
+
+/// The names a full snapshot wrote by serial.
+#[derive(Default)]
+pub(crate) struct NamesUsed {
+    /// Bit per serial.
+    seen: Vec<u64>,
+    names: Vec<Sym>,
+}
+
+impl NamesUsed {
+    fn mark(&mut self, sym: &Sym) {
+        let serial = sym.serial() as usize;
+        let (word, bit) = (serial / 64, 1u64 << (serial % 64));
+        if word >= self.seen.len() {
+            self.seen.resize(word + 1, 0);
+        }
+        if self.seen[word] & bit == 0 {
+            self.seen[word] |= bit;
+            self.names.push(sym.clone());
+        }
+    }
+
+    /// The table to store: (serial, text), by serial.
+    pub(crate) fn table(&self) -> Vec<(u32, &str)> {
+        let mut table: Vec<(u32, &str)> = self
+            .names
+            .iter()
+            .map(|sym| (sym.serial(), sym.as_str()))
+            .collect();
+        table.sort_unstable_by_key(|(serial, _)| *serial);
+        table
+    }
+}
+
+/// A snapshot's table of names, by the serials it was written with.
+pub(crate) struct NameTable {
+    slots: Slots,
+    /// The last serial looked up and not found.
+    missing: Cell<Option<u32>>,
+}
+
+enum Slots {
+    /// Indexed by serial (the usual case: serials are dense).
+    Dense(Vec<Option<Sym>>),
+    Sparse(crate::collections::Map<u32, Sym>),
+}
+
+impl NameTable {
+    /// The table of `(serial, text)` pairs; a serial given twice, or 0, is
+    /// an error.
+    pub(crate) fn new(pairs: Vec<(u32, String)>) -> Result<NameTable, String> {
+        let max = pairs.iter().map(|(serial, _)| *serial).max().unwrap_or(0) as usize;
+        let mut slots = if max <= pairs.len().saturating_mul(2) + 4096 {
+            Slots::Dense(vec![None; max + 1])
+        } else {
+            Slots::Sparse(crate::collections::new_map())
+        };
+        for (serial, text) in pairs {
+            let sym = Sym::new(&text);
+            let fresh = match &mut slots {
+                _ if serial == 0 => false,
+                Slots::Dense(slots) => slots[serial as usize].replace(sym).is_none(),
+                Slots::Sparse(map) => map.insert(serial, sym).is_none(),
+            };
+            if !fresh {
+                return Err(format!(
+                    "table of names: serial {serial} is invalid or repeated"
+                ));
+            }
+        }
+        Ok(NameTable {
+            slots,
+            missing: Cell::new(None),
+        })
+    }
+
+    fn get(&self, serial: u32) -> Option<Sym> {
+        match &self.slots {
+            Slots::Dense(slots) => slots.get(serial as usize)?.clone(),
+            Slots::Sparse(map) => map.get(&serial).cloned(),
+        }
+    }
+
+    /// Take the last serial looked up and not found.
+    pub(crate) fn take_missing(&self) -> Option<u32> {
+        self.missing.take()
     }
 }
 

@@ -226,7 +226,7 @@ mod tests {
     }
 
     fn snapshot(buffer: &mut ReorderBuffer<u32>, mode: SnapshotMode) -> Vec<u8> {
-        let mut writer = SnapshotWriter::new("reorder-test/1");
+        let mut writer = SnapshotWriter::new("reorder-test/1", mode);
         buffer.snapshot_into(&mut writer, 3, mode);
         writer.finish().0
     }

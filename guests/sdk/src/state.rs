@@ -15,7 +15,15 @@
 //! - [`DirtyKeys`] remembers which keys changed since the last snapshot, so a
 //!   `changes` snapshot carries only those (and deletions as `none`);
 //! - [`KeyedStore`] combines a map with dirty tracking for analytics whose
-//!   state is one flat map.
+//!   state is one flat map;
+//! - interned names ([`Sym`](crate::intern::Sym)) in values are written by
+//!   serial in a `full` snapshot, with the table of the names used stored
+//!   once as the meta entry `names`, and as text in a `changes` snapshot
+//!   (see [`crate::intern`]). A million windows repeat a few thousand host,
+//!   user and program names: the table makes a full snapshot a third
+//!   smaller, and a restore resolves names by index instead of hashing
+//!   their text. Keys always hold names as text, so the same key has the
+//!   same bytes in every snapshot and later changes replace it.
 
 use std::hash::Hash;
 
@@ -26,12 +34,15 @@ use dumpwatch_frames::{Frame, frames};
 
 use crate::codec::{self, CodecError};
 use crate::collections::{Map, Set, new_map, new_set};
+use crate::intern::{NameCoding, NameTable, NamesUsed};
 use crate::types::SnapshotMode;
 
 /// The meta space.
 const META: u8 = 0;
 /// Name of the meta entry that holds the state format.
 const FORMAT: &str = "format";
+/// Name of the meta entry that holds a full snapshot's table of names.
+const NAMES: &str = "names";
 
 /// Keys changed since the last snapshot.
 #[derive(Debug)]
@@ -87,17 +98,24 @@ pub struct SnapshotWriter {
     /// first, since a frame starts with its length.
     key: Vec<u8>,
     value: Vec<u8>,
+    /// How names in values are written: by serial (full) or as text.
+    names: NameCoding,
     errors: Vec<CodecError>,
 }
 
 impl SnapshotWriter {
-    /// Start a snapshot of state in `format` (for example `"an0676/1"`;
-    /// change it whenever the encoding of any entry changes).
-    pub fn new(format: &str) -> SnapshotWriter {
+    /// Start a `mode` snapshot of state in `format` (for example
+    /// `"an0676/1"`; change it whenever the encoding of any entry changes).
+    pub fn new(format: &str, mode: SnapshotMode) -> SnapshotWriter {
+        let names = match mode {
+            SnapshotMode::Full => NameCoding::Serial(NamesUsed::default()),
+            SnapshotMode::Changes => NameCoding::Inline,
+        };
         let mut writer = SnapshotWriter {
             frames: Vec::new(),
             key: Vec::new(),
             value: Vec::new(),
+            names,
             errors: Vec::new(),
         };
         writer.meta(FORMAT, format);
@@ -141,15 +159,20 @@ impl SnapshotWriter {
             return;
         };
         self.value.clear();
-        match codec::encode_into(value, &mut self.value) {
+        let out = &mut self.value;
+        match self.names.scope(|| codec::encode_into(value, out)) {
             Ok(()) => dumpwatch_frames::put(&mut self.frames, &self.key, Some(&self.value)),
             Err(err) => self.errors.push(err),
         }
     }
 
     /// The frames, and the encoding errors of entries left out (should be
-    /// none; an analytic logs them).
-    pub fn finish(self) -> (Vec<u8>, Vec<CodecError>) {
+    /// none; an analytic logs them). A full snapshot ends with its table
+    /// of names.
+    pub fn finish(mut self) -> (Vec<u8>, Vec<CodecError>) {
+        if let NameCoding::Serial(used) = std::mem::replace(&mut self.names, NameCoding::Text) {
+            self.meta(NAMES, &used.table());
+        }
         (self.frames, self.errors)
     }
 }
@@ -157,29 +180,55 @@ impl SnapshotWriter {
 /// Reads the frames of a snapshot (full, or merged from several).
 pub struct SnapshotReader {
     frames: Vec<u8>,
+    /// The meta entries: (name, value) as byte ranges of `frames`.
+    meta: Vec<(std::ops::Range<usize>, Option<std::ops::Range<usize>>)>,
+    /// Names in values are decoded through the snapshot's table of names.
+    names: NameCoding,
 }
 
 impl SnapshotReader {
-    /// Check the framing and the format entry, and keep the frames. An
-    /// empty list is a valid empty state; a list without a format entry, or
-    /// with another format, is rejected.
+    /// Check the framing, the format entry and the table of names, and
+    /// keep the frames. An empty list is a valid empty state; a list
+    /// without a format entry, or with another format, is rejected.
     pub fn open(frames: Vec<u8>, format: &str) -> Result<SnapshotReader, String> {
+        let mut meta = Vec::new();
+        let start = frames.as_ptr() as usize;
+        let range = |part: &[u8]| {
+            let from = part.as_ptr() as usize - start;
+            from..from + part.len()
+        };
         for frame in dumpwatch_frames::frames(&frames) {
-            frame.map_err(|err| err.to_string())?;
+            let frame = frame.map_err(|err| err.to_string())?;
+            if let Some((&META, name)) = frame.key.split_first() {
+                meta.push((range(name), frame.value.map(range)));
+            }
         }
-        let reader = SnapshotReader { frames };
+        let mut reader = SnapshotReader {
+            frames,
+            meta,
+            names: NameCoding::Text,
+        };
         if reader.frames.is_empty() {
             return Ok(reader);
         }
         match reader.meta::<String>(FORMAT)? {
-            Some(found) if found == format => Ok(reader),
-            Some(found) => Err(format!(
-                "incompatible state format: the snapshot holds {found:?}, this analytic reads {format:?}"
-            )),
-            None => Err(format!(
-                "incompatible state: the snapshot has no format entry (expected {format:?})"
-            )),
+            Some(found) if found == format => {}
+            Some(found) => {
+                return Err(format!(
+                    "incompatible state format: the snapshot holds {found:?}, this analytic reads {format:?}"
+                ));
+            }
+            None => {
+                return Err(format!(
+                    "incompatible state: the snapshot has no format entry (expected {format:?})"
+                ));
+            }
         }
+        let table = reader
+            .meta::<Vec<(u32, String)>>(NAMES)?
+            .unwrap_or_default();
+        reader.names = NameCoding::Lookup(std::rc::Rc::new(NameTable::new(table)?));
+        Ok(reader)
     }
 
     /// The frames; [`SnapshotReader::open`] checked that they parse.
@@ -187,14 +236,17 @@ impl SnapshotReader {
         frames(&self.frames).filter_map(Result::ok)
     }
 
-    /// Decode meta entry `name`, if present.
+    /// Decode meta entry `name`, if present (the last one, as the host's
+    /// merge would keep).
     pub fn meta<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, String> {
         let entry = self
-            .frames()
-            .find(|frame| frame.key.first() == Some(&META) && &frame.key[1..] == name.as_bytes());
-        match entry.and_then(|frame| frame.value) {
+            .meta
+            .iter()
+            .rev()
+            .find(|(key, _)| &self.frames[key.clone()] == name.as_bytes());
+        match entry.and_then(|(_, value)| value.clone()) {
             None => Ok(None),
-            Some(bytes) => codec::decode(bytes)
+            Some(value) => codec::decode(&self.frames[value])
                 .map(Some)
                 .map_err(|err| format!("state entry {name:?}: {err}")),
         }
@@ -208,6 +260,10 @@ impl SnapshotReader {
         space: u8,
         mut each: impl FnMut(K, V),
     ) -> Result<(), String> {
+        let NameCoding::Lookup(table) = &self.names else {
+            return Ok(()); // an empty snapshot
+        };
+        let mut names = NameCoding::Lookup(table.clone());
         for frame in self.frames() {
             let (Some((&first, key)), Some(value)) = (frame.key.split_first(), frame.value) else {
                 continue;
@@ -217,8 +273,14 @@ impl SnapshotReader {
             }
             let key: K =
                 codec::decode(key).map_err(|err| format!("state key in space {space}: {err}"))?;
-            let value: V = codec::decode(value)
-                .map_err(|err| format!("state value in space {space}: {err}"))?;
+            let value: V = names.scope(|| codec::decode(value)).map_err(|err| {
+                match table.take_missing() {
+                    Some(serial) => format!(
+                        "state value in space {space}: name #{serial} is not in the snapshot's table of names"
+                    ),
+                    None => format!("state value in space {space}: {err}"),
+                }
+            })?;
             each(key, value);
         }
         Ok(())
@@ -357,9 +419,10 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::intern::Sym;
 
     fn snapshot(store: &mut KeyedStore<String, u32>, mode: SnapshotMode) -> Vec<u8> {
-        let mut writer = SnapshotWriter::new("test/1");
+        let mut writer = SnapshotWriter::new("test/1", mode);
         store.snapshot_into(&mut writer, 1, mode);
         let (entries, errors) = writer.finish();
         assert!(errors.is_empty());
@@ -448,7 +511,7 @@ mod tests {
 
     #[test]
     fn undecodable_value_is_an_error() {
-        let mut writer = SnapshotWriter::new("test/1");
+        let mut writer = SnapshotWriter::new("test/1", SnapshotMode::Full);
         writer.put(1, "k", Some(&String::from("not a number")));
         let (entries, _) = writer.finish();
         // Give the value a length its bytes do not have, so it no longer
@@ -468,9 +531,130 @@ mod tests {
         assert!(reader.entries::<String, String>(1).is_err());
     }
 
+    type Named = KeyedStore<(Sym, u32), Vec<Sym>>;
+    type NamedEntries = Vec<((Sym, u32), Vec<Sym>)>;
+
+    fn named_snapshot(store: &mut Named, mode: SnapshotMode) -> Vec<u8> {
+        let mut writer = SnapshotWriter::new("names/1", mode);
+        store.snapshot_into(&mut writer, 1, mode);
+        let (entries, errors) = writer.finish();
+        assert!(errors.is_empty());
+        entries
+    }
+
+    fn restored(frames: Vec<u8>) -> Result<NamedEntries, String> {
+        let mut entries = SnapshotReader::open(frames, "names/1")?.entries(1)?;
+        entries.sort_by_key(|((_, n), _)| *n);
+        Ok(entries)
+    }
+
+    /// 100 entries, each naming the same two programs and its own host.
+    fn named_store() -> Named {
+        let mut store = Named::new();
+        for n in 0..100 {
+            let host = Sym::new(&format!("names-test-host-{}", n % 10));
+            let programs = vec![Sym::new("names-test-pg_dump"), Sym::new("names-test-bash")];
+            store.insert((host, n), programs);
+        }
+        store
+    }
+
+    #[test]
+    fn a_full_snapshot_writes_each_name_once() {
+        let mut store = named_store();
+        let full = named_snapshot(&mut store, SnapshotMode::Full);
+        let text = |needle: &str| {
+            full.windows(needle.len())
+                .filter(|w| *w == needle.as_bytes())
+                .count()
+        };
+        // In the table only: values refer to it by serial.
+        assert_eq!(text("names-test-pg_dump"), 1);
+        assert_eq!(text("names-test-bash"), 1);
+        // Keys keep their text, one per entry.
+        assert_eq!(text("names-test-host-3"), 10);
+        let back = restored(full).unwrap();
+        assert_eq!(back.len(), 100);
+        for ((host, n), programs) in &back {
+            assert_eq!(host.as_str(), format!("names-test-host-{}", n % 10));
+            assert_eq!(programs[0], Sym::new("names-test-pg_dump"));
+            assert_eq!(programs[1].as_str(), "names-test-bash");
+        }
+    }
+
+    #[test]
+    fn changes_merged_over_a_full_snapshot_decode_both_ways() {
+        let mut store = named_store();
+        let full = named_snapshot(&mut store, SnapshotMode::Full);
+        store
+            .get_mut(&(Sym::new("names-test-host-7"), 7))
+            .unwrap()
+            .push(Sym::new("names-test-new-program"));
+        store.remove(&(Sym::new("names-test-host-8"), 8));
+        let changes = named_snapshot(&mut store, SnapshotMode::Changes);
+        assert!(
+            changes.windows(15).any(|w| w == b"names-test-bash"),
+            "a changes snapshot writes names as text"
+        );
+        // What the host's store reads back: the full snapshot with the
+        // changed keys replaced.
+        let changed: Vec<(Vec<u8>, Option<Vec<u8>>)> = user_entries(&changes);
+        let mut merged = Vec::new();
+        for frame in frames(&full).map(Result::unwrap) {
+            if !changed.iter().any(|(key, _)| key == frame.key) {
+                dumpwatch_frames::put(&mut merged, frame.key, frame.value);
+            }
+        }
+        for (key, value) in &changed {
+            dumpwatch_frames::put(&mut merged, key, value.as_deref());
+        }
+        let back = restored(merged).unwrap();
+        assert_eq!(back.len(), 99);
+        let seven = &back.iter().find(|((_, n), _)| *n == 7).unwrap().1;
+        assert_eq!(
+            seven.iter().map(Sym::as_str).collect::<Vec<_>>(),
+            [
+                "names-test-pg_dump",
+                "names-test-bash",
+                "names-test-new-program"
+            ]
+        );
+        assert!(back.iter().all(|((_, n), _)| *n != 8));
+    }
+
+    #[test]
+    fn a_serial_missing_from_the_table_is_an_error() {
+        let mut store = named_store();
+        let full = named_snapshot(&mut store, SnapshotMode::Full);
+        let mut without = Vec::new();
+        for frame in frames(&full).map(Result::unwrap) {
+            if frame.key != [&[META][..], NAMES.as_bytes()].concat() {
+                dumpwatch_frames::put(&mut without, frame.key, frame.value);
+            }
+        }
+        let err = restored(without).unwrap_err();
+        assert!(
+            err.contains("not in the snapshot's table of names"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_swept_names_serial_is_reused_and_snapshots_stay_consistent() {
+        drop(Sym::new("names-test-swept"));
+        crate::intern::sweep();
+        let mut store = Named::new();
+        store.insert(
+            (Sym::new("names-test-after-sweep"), 1),
+            vec![Sym::new("names-test-reused")],
+        );
+        let back = restored(named_snapshot(&mut store, SnapshotMode::Full)).unwrap();
+        assert_eq!(back[0].1[0].as_str(), "names-test-reused");
+    }
+
     #[test]
     fn meta_round_trip() {
-        let mut writer = SnapshotWriter::new("test/1");
+        let mut writer = SnapshotWriter::new("test/1", SnapshotMode::Changes);
         writer.meta("watermark", &-5i64);
         let (entries, _) = writer.finish();
         let reader = SnapshotReader::open(entries, "test/1").unwrap();

@@ -14,7 +14,7 @@ use crate::window::{Window, state};
 
 /// The state format; bump it whenever the encoding of a window, a candidate
 /// or a key changes.
-pub const FORMAT: &str = "an0676/1";
+pub const FORMAT: &str = "an0676/2";
 /// Key space of (host, user) → windows.
 pub const WINDOWS: u8 = 1;
 /// Key space of host → pending events.
@@ -23,7 +23,7 @@ const WATERMARK: &str = "watermark";
 
 impl Engine {
     pub fn snapshot(&mut self, mode: SnapshotMode) -> Vec<u8> {
-        let mut writer = SnapshotWriter::new(FORMAT);
+        let mut writer = SnapshotWriter::new(FORMAT, mode);
         writer.meta(WATERMARK, &self.watermark);
         match mode {
             SnapshotMode::Full => {

@@ -215,7 +215,7 @@ mod tests {
         let mut learned = Learned::new();
         learned.in_learning(42, 1);
         learned.learn(&(false, Sym::new("U")), 7, 42);
-        let mut writer = SnapshotWriter::new("learning-test/1");
+        let mut writer = SnapshotWriter::new("learning-test/1", SnapshotMode::Full);
         learned.snapshot_into(&mut writer, 9, SnapshotMode::Full);
         let reader = SnapshotReader::open(writer.finish().0, "learning-test/1").unwrap();
         let back = Learned::restore_from(&reader, 9).unwrap();

@@ -14,7 +14,7 @@ use super::learning::Learned;
 use super::windows::{DownloadWindow, ReadWindow};
 
 /// The state format; bump it whenever the encoding of an entry changes.
-pub const FORMAT: &str = "an0680/1";
+pub const FORMAT: &str = "an0680/2";
 /// Key space of pending observations (slot → observation).
 pub const PENDING: u8 = 1;
 /// Key space of Snowflake user → read windows.
@@ -28,7 +28,7 @@ const SWEPT_AT: &str = "swept_at";
 
 impl Engine {
     pub fn snapshot(&mut self, mode: SnapshotMode) -> Vec<u8> {
-        let mut writer = SnapshotWriter::new(FORMAT);
+        let mut writer = SnapshotWriter::new(FORMAT, mode);
         writer.meta(WATERMARK, &self.watermark);
         writer.meta(SWEPT_AT, &self.swept_at);
         self.buffer.snapshot_into(&mut writer, PENDING, mode);
