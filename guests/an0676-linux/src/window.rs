@@ -51,6 +51,7 @@ pub struct Factors {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     /// The finding uid: from the analytic id, host, user and anchor id.
+    #[serde(with = "dumpwatch_sdk::uid::raw")]
     pub uid: [u8; 16],
     /// Time of the anchoring client start.
     pub anchor: i64,

@@ -29,19 +29,43 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Resul
         .map_err(|err| CodecError(format!("cannot encode state: {err}")))
 }
 
+/// Longest slice [`Append`] copies byte by byte.
+const SHORT: usize = 16;
+
+/// Append `data` (at most [`SHORT`] bytes) byte by byte.
+#[inline]
+fn extend_short(out: &mut Vec<u8>, data: &[u8]) {
+    out.reserve(SHORT);
+    for &byte in data {
+        out.push(byte);
+    }
+}
+
 /// A postcard output that appends to a borrowed `Vec`.
 struct Append<'a>(&'a mut Vec<u8>);
 
 impl postcard::ser_flavors::Flavor for Append<'_> {
     type Output = ();
 
+    #[inline]
     fn try_push(&mut self, data: u8) -> postcard::Result<()> {
         self.0.push(data);
         Ok(())
     }
 
+    /// postcard writes every integer as a varint of 1 to 10 bytes, and
+    /// every string, through here. In a component a slice copy of unknown
+    /// length is `memory.copy`, which wasmtime runs as a call out to the
+    /// host; for a few bytes that call costs more than the copy, and a
+    /// snapshot makes tens of millions of them. Short slices are pushed
+    /// byte by byte instead ([`extend_short`]).
+    #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
-        self.0.extend_from_slice(data);
+        if data.len() <= SHORT {
+            extend_short(self.0, data);
+        } else {
+            self.0.extend_from_slice(data);
+        }
         Ok(())
     }
 
@@ -66,6 +90,7 @@ pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use postcard::ser_flavors::Flavor;
 
     #[test]
     fn round_trip() {
@@ -84,6 +109,17 @@ mod tests {
         encode_into(&value, &mut out).unwrap();
         assert_eq!(out[0], 9);
         assert_eq!(out[1..], encode(&value).unwrap()[..]);
+    }
+
+    #[test]
+    fn short_slices_of_every_length_are_appended_whole() {
+        let data: Vec<u8> = (1..=SHORT as u8 + 1).collect();
+        for n in 0..=data.len() {
+            let mut out = vec![0xAA];
+            Append(&mut out).try_extend(&data[..n]).unwrap();
+            assert_eq!(out[0], 0xAA);
+            assert_eq!(&out[1..], &data[..n], "length {n}");
+        }
     }
 
     #[test]

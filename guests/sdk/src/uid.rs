@@ -35,6 +35,38 @@ pub fn to_hex(bytes: &[u8]) -> String {
     hex::encode(bytes)
 }
 
+/// Serde for a uid kept as 16 bytes, as one byte string: postcard writes
+/// a `[u8; 16]` as sixteen separate bytes, one call each, which a snapshot
+/// of a million windows felt. Use as `#[serde(with = "dumpwatch_sdk::uid::raw")]`.
+pub mod raw {
+    use serde::de::{self, Deserializer, Visitor};
+    use serde::ser::Serializer;
+
+    pub fn serialize<S: Serializer>(uid: &[u8; 16], serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_bytes(uid)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<[u8; 16], D::Error> {
+        deserializer.deserialize_bytes(Raw)
+    }
+
+    struct Raw;
+
+    impl Visitor<'_> for Raw {
+        type Value = [u8; 16];
+
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("16 bytes")
+        }
+
+        fn visit_bytes<E: de::Error>(self, bytes: &[u8]) -> Result<[u8; 16], E> {
+            bytes
+                .try_into()
+                .map_err(|_| E::invalid_length(bytes.len(), &self))
+        }
+    }
+}
+
 /// A 64-bit key for an event, from its source and id: what tells duplicates
 /// of one event apart from different events. Stable, so it can be stored in
 /// snapshots.
@@ -56,6 +88,30 @@ fn feed(hasher: &mut Sha256, part: &str) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[derive(serde::Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct Held(#[serde(with = "raw")] [u8; 16]);
+
+    #[test]
+    fn a_raw_uid_is_one_byte_string_and_must_be_16_bytes() {
+        let held = Held(finding_uid_bytes("AN0676", &["h", "u"], "e1"));
+        let bytes = crate::codec::encode(&held).unwrap();
+        assert_eq!(bytes.len(), 17, "a length byte and the uid");
+        assert_eq!(crate::codec::decode::<Held>(&bytes).unwrap(), held);
+        let short = crate::codec::encode(&serde_bytes_of(&held.0[..15])).unwrap();
+        assert!(crate::codec::decode::<Held>(&short).is_err());
+    }
+
+    /// A byte string as postcard writes one.
+    fn serde_bytes_of(bytes: &[u8]) -> impl serde::Serialize + '_ {
+        struct Bytes<'a>(&'a [u8]);
+        impl serde::Serialize for Bytes<'_> {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_bytes(self.0)
+            }
+        }
+        Bytes(bytes)
+    }
 
     #[test]
     fn uid_is_stable_and_shaped() {

@@ -106,6 +106,7 @@ impl Outcome {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Window {
     /// The finding uid: from the analytic id, host, user and anchor id.
+    #[serde(with = "dumpwatch_sdk::uid::raw")]
     pub uid: [u8; 16],
     /// Time of the anchoring tool start.
     pub anchor: i64,

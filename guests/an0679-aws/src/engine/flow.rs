@@ -20,6 +20,7 @@ pub type FlowKey = (IpAddr, IpAddr);
 /// One flow window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct FlowWindow {
+    #[serde(with = "dumpwatch_sdk::uid::raw")]
     pub uid: [u8; 16],
     pub anchor: i64,
     pub end: i64,

@@ -51,6 +51,7 @@ pub struct ExportedObject {
 /// One query window of an identity.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QueryWindow {
+    #[serde(with = "dumpwatch_sdk::uid::raw")]
     pub uid: [u8; 16],
     pub anchor: i64,
     /// Last instant a statement may join (anchor + TimeWindow).

@@ -93,6 +93,7 @@ pub struct BulkRead {
 /// One Snowflake user's window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReadWindow {
+    #[serde(with = "dumpwatch_sdk::uid::raw")]
     pub uid: [u8; 16],
     pub anchor: i64,
     pub end: i64,
@@ -197,6 +198,7 @@ impl ReadWindow {
 /// One Microsoft 365 user's download window.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DownloadWindow {
+    #[serde(with = "dumpwatch_sdk::uid::raw")]
     pub uid: [u8; 16],
     pub anchor: i64,
     pub end: i64,
