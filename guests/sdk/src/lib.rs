@@ -19,7 +19,7 @@
 //! | [`digest`] | a stable digest of a finding, to emit a re-rendered finding only when it changed |
 //! | [`domain`] | domain lists matching a domain and its subdomains (cloud storage, sync services) |
 //! | [`event`] | accountable user, process name, class, destination of an event |
-//! | [`state`], [`codec`], [`intern`] | keyed state with dirty tracking, `full`/`changes` snapshots packed as state frames with a format check, postcard encoding, interned strings |
+//! | [`state`], [`codec`], [`intern`] | keyed state with dirty tracking, `full`/`changes` snapshots packed as state frames with a format check (interned names written once per full snapshot, by the private `names` module), postcard encoding, interned strings |
 //! | [`evidence`], [`uid`], [`severity`], [`attack`] | bounded, order-independent evidence; deterministic finding uids; severity raising; ATT&CK constants |
 //! | [`subscribe`] | subscription and field-test constructors |
 //! | `testing` | event builders for native unit tests (not in components) |
@@ -156,6 +156,7 @@ pub mod evidence;
 pub mod glob;
 pub mod intern;
 pub mod log;
+mod names;
 pub mod reorder;
 pub mod schedule;
 pub mod severity;

@@ -19,8 +19,8 @@
 //! - interned names ([`Sym`](crate::intern::Sym)) in values are written by
 //!   serial in a `full` snapshot, with the table of the names used stored
 //!   once as the meta entry `names`, and as text in a `changes` snapshot
-//!   (see [`crate::intern`]). A million windows repeat a few thousand host,
-//!   user and program names: the table makes a full snapshot a third
+//!   (see [`crate::names`]). A million windows repeat a few thousand host,
+//!   user and program names: the table makes a full snapshot a quarter
 //!   smaller, and a restore resolves names by index instead of hashing
 //!   their text. Keys always hold names as text, so the same key has the
 //!   same bytes in every snapshot and later changes replace it.
@@ -34,7 +34,7 @@ use dumpwatch_frames::{Frame, frames};
 
 use crate::codec::{self, CodecError};
 use crate::collections::{Map, Set, new_map, new_set};
-use crate::intern::{NameCoding, NameTable, NamesUsed};
+use crate::names::{NameCoding, NameTable, NamesUsed};
 use crate::types::SnapshotMode;
 
 /// The meta space.
