@@ -150,14 +150,42 @@ fn a_large_full_snapshot_spans_segments_and_changes_merge_over_it() {
         .collect();
     expected.sort();
     assert_eq!(got, expected);
-    // A key changed twice is counted once.
+    // Changed-only snapshots are appended whole: a key changed again
+    // counts again, and the later value is the one read back.
+    let again_frames = pack(&[("key000007", Some("seven again"))]);
     let again = s
         .commit(&Checkpoint {
-            analytics: vec![update("A", false, &[("key000007", Some("seven"))])],
+            analytics: vec![update("A", false, &[("key000007", Some("seven again"))])],
             ..Default::default()
         })
         .expect("commit");
-    assert_eq!(again.sizes["A"], committed.sizes["A"]);
+    assert_eq!(
+        again.sizes["A"].changes,
+        committed.sizes["A"].changes + again_frames.len() as u64
+    );
+    let got = keys(&s, "A");
+    assert!(got.contains(&("key000007".into(), "seven again".into())));
+    assert_eq!(got.len(), 14_000);
+
+    // A changed-only snapshot larger than a segment is cut and joined.
+    let big: Vec<(String, String)> = (0..6_000)
+        .map(|i| (format!("key{i:06}"), format!("{i}-{}", "w".repeat(1000))))
+        .collect();
+    let entries: Vec<(&str, Option<&str>)> = big
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect();
+    let committed = s
+        .commit(&Checkpoint {
+            analytics: vec![update("A", false, &entries)],
+            ..Default::default()
+        })
+        .expect("commit");
+    assert!(committed.sizes["A"].changes as usize > SEGMENT);
+    let got = keys(&s, "A");
+    assert_eq!(got.len(), 14_000);
+    assert!(got.contains(&("key005999".into(), format!("5999-{}", "w".repeat(1000)))));
+    assert!(got.contains(&("key006000".into(), format!("6000-{}", "v".repeat(1000)))));
 }
 
 #[test]
