@@ -641,13 +641,16 @@ mod tests {
 
     #[test]
     fn a_swept_names_serial_is_reused_and_snapshots_stay_consistent() {
-        drop(Sym::new("names-test-swept"));
+        let swept = Sym::new("names-test-swept");
+        let freed = swept.serial();
+        drop(swept);
         crate::intern::sweep();
+        // The next new name takes the freed serial; the table must map it
+        // to the new text, not the swept one.
+        let reused = Sym::new("names-test-reused");
+        assert_eq!(reused.serial(), freed);
         let mut store = Named::new();
-        store.insert(
-            (Sym::new("names-test-after-sweep"), 1),
-            vec![Sym::new("names-test-reused")],
-        );
+        store.insert((Sym::new("names-test-after-sweep"), 1), vec![reused]);
         let back = restored(named_snapshot(&mut store, SnapshotMode::Full)).unwrap();
         assert_eq!(back[0].1[0].as_str(), "names-test-reused");
     }
