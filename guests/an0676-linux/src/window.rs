@@ -17,7 +17,7 @@
 //! interned strings, the uid as 16 bytes, factor details boxed and only
 //! allocated when a factor applies.
 
-use dumpwatch_sdk::collections::reserve_one;
+use dumpwatch_sdk::collections::{Inline, reserve_one_inline};
 use dumpwatch_sdk::evidence::EvidenceLedger;
 use dumpwatch_sdk::intern::Sym;
 use serde::{Deserialize, Serialize};
@@ -62,8 +62,9 @@ pub struct Window {
     /// Earliest and latest contributing event times.
     pub start_time: i64,
     pub end_time: i64,
-    /// Time and pid of each client start of the window that has a pid.
-    pub execs: Vec<(i64, u32)>,
+    /// Time and pid of each client start of the window that has a pid
+    /// (usually one: held in place).
+    pub execs: Inline<(i64, u32), 1>,
     /// Contributing events per leg (saturating).
     pub counts: [u16; 3],
     /// [`state`] bits.
@@ -86,7 +87,7 @@ impl Window {
             first_dump: i64::MAX,
             start_time: exec.time,
             end_time: exec.time,
-            execs: Vec::new(),
+            execs: Inline::new(),
             counts: [0; 3],
             flags,
             ledger: EvidenceLedger::new(),
@@ -159,7 +160,7 @@ impl Window {
         match leg {
             Leg::Exec => {
                 if let Some(pid) = candidate.pid {
-                    reserve_one(&mut self.execs);
+                    reserve_one_inline(&mut self.execs);
                     self.execs.push((candidate.time, pid));
                 }
                 if let (true, Some(parent)) = (candidate.has(flag::ODD_PARENT), &candidate.note) {

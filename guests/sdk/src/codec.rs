@@ -2,8 +2,8 @@
 //! and no schema on the wire. Format changes are caught by the format entry
 //! of [`crate::state`], not by the codec.
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// Why state could not be encoded or decoded.
 #[derive(Debug, Clone, PartialEq)]
@@ -74,9 +74,9 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
     }
 }
 
-/// Decode a `T` from `bytes`; trailing bytes are an error (they mean the
-/// bytes were written by a different layout).
-pub fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, CodecError> {
+/// Decode a `T` from `bytes` (it may borrow from them); trailing bytes are
+/// an error (they mean the bytes were written by a different layout).
+pub fn decode<'a, T: Deserialize<'a>>(bytes: &'a [u8]) -> Result<T, CodecError> {
     match postcard::take_from_bytes(bytes) {
         Ok((value, [])) => Ok(value),
         Ok((_, rest)) => Err(CodecError(format!(

@@ -1,4 +1,5 @@
-//! Hash maps and sets with a fixed hasher.
+//! Hash maps and sets with a fixed hasher, and the small vectors of window
+//! state.
 //!
 //! std's default `RandomState` asks WASI for a random seed
 //! (`wasi:random/insecure-seed`) the first time a map is created. A dumpwatch
@@ -10,6 +11,7 @@
 use std::hash::Hash;
 
 use foldhash::fast::FixedState;
+pub use smallvec::SmallVec;
 
 /// A `HashMap` with a fixed, seedless hasher.
 pub type Map<K, V> = std::collections::HashMap<K, V, FixedState>;
@@ -34,6 +36,26 @@ pub fn new_set<K: Hash + Eq>() -> Set<K> {
 /// usually holds one or two evidence records). Up to 8 elements this grows
 /// exactly; past that it doubles as usual, so growth stays amortized.
 pub fn reserve_one<T>(vec: &mut Vec<T>) {
+    if vec.len() == vec.capacity() {
+        if vec.len() < 8 {
+            vec.reserve_exact(1);
+        } else {
+            vec.reserve(1);
+        }
+    }
+}
+
+/// A vector that holds up to `N` elements in place and moves to the heap
+/// past that. Window state is millions of vectors that hold one element
+/// (one client start's pid, one evidence record, one event key): kept in
+/// place, each saves an allocation when it is made, restored or freed, and
+/// the allocator's overhead. The `union` layout keeps it at the size of a
+/// `Vec` when `N` elements fit in two words. It encodes like a `Vec`.
+pub type Inline<T, const N: usize> = SmallVec<[T; N]>;
+
+/// [`reserve_one`] for an [`Inline`] vector: once on the heap, it grows
+/// exactly up to 8 elements and doubles past that.
+pub fn reserve_one_inline<T, const N: usize>(vec: &mut Inline<T, N>) {
     if vec.len() == vec.capacity() {
         if vec.len() < 8 {
             vec.reserve_exact(1);
@@ -73,5 +95,30 @@ mod tests {
         vec.clear();
         trim(&mut vec);
         assert_eq!(vec.capacity(), 0);
+    }
+
+    #[test]
+    fn inline_vectors_stay_in_place_then_grow_exactly() {
+        // As small as a `Vec` when the element fits in two words.
+        assert_eq!(size_of::<Inline<u64, 1>>(), size_of::<Vec<u64>>());
+        assert_eq!(size_of::<Inline<(i64, u32), 1>>(), size_of::<Vec<u64>>());
+        let mut vec: Inline<u64, 1> = Inline::new();
+        reserve_one_inline(&mut vec);
+        vec.push(1);
+        assert!(!vec.spilled());
+        for n in 2..=8 {
+            reserve_one_inline(&mut vec);
+            vec.push(n);
+            assert_eq!(vec.capacity(), vec.len());
+        }
+        assert!(vec.spilled());
+        reserve_one_inline(&mut vec);
+        assert!(vec.capacity() >= 16);
+        // Encoded exactly like a `Vec`.
+        let as_vec: Vec<u64> = vec.to_vec();
+        assert_eq!(
+            postcard::to_allocvec(&vec).unwrap(),
+            postcard::to_allocvec(&as_vec).unwrap()
+        );
     }
 }

@@ -16,7 +16,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::address::{from_ip, to_ip};
-use crate::collections::reserve_one;
+use crate::collections::{Inline, reserve_one_inline};
 use crate::event::{accountable_user, class_from_index, class_index, hostname, process_name};
 use crate::intern::Sym;
 use crate::types::{Activity, Endpoint, Event, Evidence};
@@ -277,10 +277,11 @@ pub fn from_event(leg: &str, event: &Event) -> Evidence {
 /// earliest few per leg as evidence.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EvidenceLedger {
-    /// Kept evidence, sorted by [`StoredEvidence::order`].
-    items: Vec<StoredEvidence>,
+    /// Kept evidence, sorted by [`StoredEvidence::order`]. Most windows
+    /// keep one record, so it is held in place.
+    items: Inline<StoredEvidence, 1>,
     /// Keys ([`crate::uid::event_key`]) of every contributing event, sorted.
-    seen: Vec<u64>,
+    seen: Inline<u64, 1>,
 }
 
 impl EvidenceLedger {
@@ -309,7 +310,7 @@ impl EvidenceLedger {
         let Err(slot) = self.seen.binary_search(&key) else {
             return false;
         };
-        reserve_one(&mut self.seen);
+        reserve_one_inline(&mut self.seen);
         self.seen.insert(slot, key);
         let mut in_leg = 0;
         let mut latest: Option<usize> = None;
@@ -331,7 +332,7 @@ impl EvidenceLedger {
         let at = self
             .items
             .partition_point(|item| item.order(&evidence) == Ordering::Less);
-        reserve_one(&mut self.items);
+        reserve_one_inline(&mut self.items);
         self.items.insert(at, evidence);
         true
     }
@@ -356,10 +357,19 @@ impl EvidenceLedger {
         self.items.iter().map(|item| item.to_wit(legs)).collect()
     }
 
-    /// Heap bytes held, for memory accounting.
+    /// Heap bytes held, for memory accounting (none while in place).
     pub fn heap_bytes(&self) -> usize {
-        self.items.capacity() * std::mem::size_of::<StoredEvidence>()
-            + self.seen.capacity() * std::mem::size_of::<u64>()
+        let items = if self.items.spilled() {
+            self.items.capacity() * std::mem::size_of::<StoredEvidence>()
+        } else {
+            0
+        };
+        let seen = if self.seen.spilled() {
+            self.seen.capacity() * std::mem::size_of::<u64>()
+        } else {
+            0
+        };
+        items + seen
     }
 }
 

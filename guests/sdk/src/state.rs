@@ -27,8 +27,8 @@
 
 use std::hash::Hash;
 
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 use dumpwatch_frames::{Frame, frames};
 
@@ -254,9 +254,11 @@ impl SnapshotReader {
 
     /// Decode every present entry of `space` in turn, handing each to
     /// `each`; deleted (`none`) entries are skipped. The first undecodable
-    /// entry is an error.
-    pub fn for_each<K: DeserializeOwned, V: DeserializeOwned>(
-        &self,
+    /// entry is an error. A key may borrow from the snapshot (`&str` for
+    /// a name, which the analytic can then look up only when it differs
+    /// from the last one).
+    pub fn for_each<'a, K: Deserialize<'a>, V: DeserializeOwned>(
+        &'a self,
         space: u8,
         mut each: impl FnMut(K, V),
     ) -> Result<(), String> {

@@ -95,10 +95,18 @@ impl Engine {
     }
 
     fn restore_entries(&mut self, reader: &SnapshotReader) -> Result<(), String> {
-        reader.for_each::<(Sym, Sym), Vec<Window>>(WINDOWS, |(host, user), mut list| {
+        // A full snapshot holds each host's users one after the other, so
+        // the host is looked up only when it changes.
+        let mut last_host: Option<Sym> = None;
+        reader.for_each::<(&str, &str), Vec<Window>>(WINDOWS, |(host, user), mut list| {
             if list.is_empty() {
                 return;
             }
+            let host = match &last_host {
+                Some(last) if last.as_str() == host => last.clone(),
+                _ => last_host.insert(Sym::new(host)).clone(),
+            };
+            let user = Sym::new(user);
             list.sort_by_key(|window| window.anchor);
             self.window_count += list.len();
             if list.iter().any(|window| window.flags & state::CHANGED != 0) {
