@@ -2,7 +2,6 @@
 //! and no schema on the wire. Format changes are caught by the format entry
 //! of [`crate::state`], not by the codec.
 
-use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
 /// Why state could not be encoded or decoded.

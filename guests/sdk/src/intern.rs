@@ -70,7 +70,7 @@ thread_local! {
     static TABLE: RefCell<Set<Entry>> = RefCell::new(new_set());
     /// Table size after the last sweep, to sweep only when it has grown.
     static SWEPT_AT: Cell<usize> = const { Cell::new(0) };
-    /// Serial 0 is never given: a snapshot writes it for "the text follows".
+    /// Serial 0 is never given (a table of names refuses it).
     static SERIALS: RefCell<Serials> = const { RefCell::new(Serials { next: 1, free: Vec::new() }) };
 }
 

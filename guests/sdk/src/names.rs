@@ -1,22 +1,22 @@
 //! Interned names in snapshot values.
 //!
 //! Outside a snapshot value (keys, meta entries, anything else) a [`Sym`]
-//! is encoded as its text, like any string. Inside one it is *tagged*: `0`
-//! and the text, or the name's serial ([`Sym::serial`]) into a table of
-//! names the snapshot stores once. A `full` snapshot writes serials and
-//! records the names it used ([`NamesUsed`]); a `changes` snapshot writes
-//! the text, since its entries are merged over a full snapshot whose table
-//! it cannot extend; a reader resolves serials through the table
-//! ([`NameTable`]). serde passes no context to `Serialize`, so the
-//! [`state`](crate::state) writer and reader set the current
+//! is encoded as its text, like any string. Inside one it is the name's
+//! serial ([`Sym::serial`]) into a table of names stored once with the
+//! snapshot: a writer records the names it used ([`NamesUsed`]) and stores
+//! their table at the end; a reader resolves serials through it
+//! ([`NameTable`]). Every snapshot, full or `changes`, stores its own
+//! table under its own number, and each value says which table it was
+//! written with (see [`crate::state`]): the host merges `changes` entries
+//! over a full snapshot's, so an entry may only refer to a table that is
+//! kept as long as the entry is. serde passes no context to `Serialize`,
+//! so the [`state`](crate::state) writer and reader set the current
 //! [`NameCoding`] around each value ([`NameCoding::scope`]).
 
 use std::cell::{Cell, RefCell};
-use std::fmt;
 use std::rc::Rc;
 
-use serde::de::{self, SeqAccess, Visitor};
-use serde::ser::SerializeTuple;
+use serde::de;
 use serde::{Deserialize, Deserializer, Serializer};
 
 use crate::intern::{Sym, recent};
@@ -25,52 +25,23 @@ use crate::intern::{Sym, recent};
 pub(crate) fn serialize<S: Serializer>(sym: &Sym, serializer: S) -> Result<S::Ok, S::Error> {
     match CODING.with(|coding| coding.borrow_mut().encode(sym)) {
         Encoded::Text => serializer.serialize_str(sym.as_str()),
-        Encoded::Inline => {
-            let mut tagged = serializer.serialize_tuple(2)?;
-            tagged.serialize_element(&0u32)?;
-            tagged.serialize_element(sym.as_str())?;
-            tagged.end()
-        }
         Encoded::Serial(serial) => serializer.serialize_u32(serial),
     }
 }
 
 /// [`Sym`]'s `Deserialize`.
 pub(crate) fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Sym, D::Error> {
-    let tagged = CODING.with(|coding| !matches!(*coding.borrow(), NameCoding::Text));
-    if tagged {
-        return deserializer.deserialize_tuple(2, TaggedName);
+    let by_serial = CODING.with(|coding| !matches!(*coding.borrow(), NameCoding::Text));
+    if by_serial {
+        let serial = u32::deserialize(deserializer)?;
+        // postcard drops custom messages: the table remembers the miss
+        // for the reader's error.
+        return CODING
+            .with(|coding| coding.borrow().resolve(serial))
+            .ok_or_else(|| de::Error::custom("a name is not in the snapshot's table of names"));
     }
     let text = <std::borrow::Cow<'de, str>>::deserialize(deserializer)?;
     Ok(recent(&text))
-}
-
-/// Reads a tagged name: a serial, or 0 and the text.
-struct TaggedName;
-
-impl<'de> Visitor<'de> for TaggedName {
-    type Value = Sym;
-
-    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("a name: its serial, or 0 and its text")
-    }
-
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Sym, A::Error> {
-        let serial: u32 = seq
-            .next_element()?
-            .ok_or_else(|| de::Error::invalid_length(0, &self))?;
-        if serial == 0 {
-            let text: std::borrow::Cow<'de, str> = seq
-                .next_element()?
-                .ok_or_else(|| de::Error::invalid_length(1, &self))?;
-            return Ok(recent(&text));
-        }
-        // postcard drops custom messages: the table remembers the miss
-        // for the reader's error.
-        CODING
-            .with(|coding| coding.borrow().resolve(serial))
-            .ok_or_else(|| de::Error::custom("a name is not in the snapshot's table of names"))
-    }
 }
 
 /// How [`Sym`]s are encoded and decoded at the moment (see the module
@@ -78,8 +49,6 @@ impl<'de> Visitor<'de> for TaggedName {
 pub(crate) enum NameCoding {
     /// Plain text: outside snapshot values.
     Text,
-    /// Encoding, the text inline.
-    Inline,
     /// Encoding by serial.
     Serial(NamesUsed),
     /// Decoding, serials resolved through a snapshot's table.
@@ -89,15 +58,14 @@ pub(crate) enum NameCoding {
 /// What [`NameCoding::encode`] tells the serializer to write.
 enum Encoded {
     Text,
-    Inline,
     Serial(u32),
 }
 
 impl NameCoding {
     fn encode(&mut self, sym: &Sym) -> Encoded {
         match self {
-            NameCoding::Text => Encoded::Text,
-            NameCoding::Inline | NameCoding::Lookup(_) => Encoded::Inline,
+            // Nothing encodes a snapshot value while decoding one.
+            NameCoding::Text | NameCoding::Lookup(_) => Encoded::Text,
             NameCoding::Serial(used) => {
                 used.mark(sym);
                 Encoded::Serial(sym.serial())
@@ -137,7 +105,7 @@ thread_local! {
     static CODING: RefCell<NameCoding> = const { RefCell::new(NameCoding::Text) };
 }
 
-/// The names a full snapshot wrote by serial.
+/// The names a snapshot wrote by serial.
 #[derive(Default)]
 pub(crate) struct NamesUsed {
     /// Bit per serial.
@@ -146,6 +114,10 @@ pub(crate) struct NamesUsed {
 }
 
 impl NamesUsed {
+    pub(crate) fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+
     fn mark(&mut self, sym: &Sym) {
         let serial = sym.serial() as usize;
         let (word, bit) = (serial / 64, 1u64 << (serial % 64));

@@ -17,15 +17,23 @@
 //! - [`KeyedStore`] combines a map with dirty tracking for analytics whose
 //!   state is one flat map;
 //! - interned names ([`Sym`](crate::intern::Sym)) in values are written by
-//!   serial in a `full` snapshot, with the table of the names used stored
-//!   once as the meta entry `names`, and as text in a `changes` snapshot
-//!   (see [`crate::names`]). A million windows repeat a few thousand host,
-//!   user and program names: the table makes a full snapshot a quarter
-//!   smaller, and a restore resolves names by index instead of hashing
-//!   their text. Keys always hold names as text, so the same key has the
-//!   same bytes in every snapshot and later changes replace it.
+//!   serial, with the table of the names used stored once per snapshot
+//!   (see [`crate::names`]). A full snapshot's table is the meta entry
+//!   `names`; a `changes` snapshot's is `names/N`, numbered on from every
+//!   table the instance wrote or restored, and each value starts with the
+//!   number of its table (0 for `names`). The host merges `changes`
+//!   entries over the full snapshot's by key and never drops a meta entry
+//!   until the next full snapshot, so every value finds its table. A
+//!   million windows repeat a few thousand host, user and program names:
+//!   the tables make a full snapshot and a `changes` snapshot about a
+//!   quarter smaller than names as text, and a restore resolves names by index
+//!   instead of hashing their text. Keys always hold names as text, so
+//!   the same key has the same bytes in every snapshot and later changes
+//!   replace it.
 
+use std::cell::Cell;
 use std::hash::Hash;
+use std::rc::Rc;
 
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -41,8 +49,38 @@ use crate::types::SnapshotMode;
 const META: u8 = 0;
 /// Name of the meta entry that holds the state format.
 const FORMAT: &str = "format";
-/// Name of the meta entry that holds a full snapshot's table of names.
+/// Name of the meta entry that holds a full snapshot's table of names;
+/// a `changes` snapshot's is `names/N`.
 const NAMES: &str = "names";
+
+thread_local! {
+    /// The number the next `changes` snapshot gives its table of names:
+    /// above every table this instance wrote or restored, so a new table
+    /// never replaces one that merged entries still refer to.
+    static NEXT_TABLE: Cell<u32> = const { Cell::new(1) };
+}
+
+/// The meta name of table `number`.
+fn table_name(number: u32) -> String {
+    match number {
+        0 => NAMES.to_string(),
+        n => format!("{NAMES}/{n}"),
+    }
+}
+
+/// The number of the table of names that meta entry `name` holds, if it
+/// is one.
+fn table_number(name: &[u8]) -> Option<u32> {
+    if name == NAMES.as_bytes() {
+        return Some(0);
+    }
+    let number = name.strip_prefix(NAMES.as_bytes())?.strip_prefix(b"/")?;
+    std::str::from_utf8(number)
+        .ok()?
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+}
 
 /// Keys changed since the last snapshot.
 #[derive(Debug)]
@@ -98,7 +136,9 @@ pub struct SnapshotWriter {
     /// first, since a frame starts with its length.
     key: Vec<u8>,
     value: Vec<u8>,
-    /// How names in values are written: by serial (full) or as text.
+    /// The number of this snapshot's table of names (0 for a full one).
+    table: u32,
+    /// The names written by serial so far.
     names: NameCoding,
     errors: Vec<CodecError>,
 }
@@ -107,15 +147,20 @@ impl SnapshotWriter {
     /// Start a `mode` snapshot of state in `format` (for example
     /// `"an0676/1"`; change it whenever the encoding of any entry changes).
     pub fn new(format: &str, mode: SnapshotMode) -> SnapshotWriter {
-        let names = match mode {
-            SnapshotMode::Full => NameCoding::Serial(NamesUsed::default()),
-            SnapshotMode::Changes => NameCoding::Inline,
+        let table = match mode {
+            SnapshotMode::Full => 0,
+            SnapshotMode::Changes => NEXT_TABLE.with(|next| {
+                let number = next.get();
+                next.set(number.saturating_add(1));
+                number
+            }),
         };
         let mut writer = SnapshotWriter {
             frames: Vec::new(),
             key: Vec::new(),
             value: Vec::new(),
-            names,
+            table,
+            names: NameCoding::Serial(NamesUsed::default()),
             errors: Vec::new(),
         };
         writer.meta(FORMAT, format);
@@ -160,18 +205,21 @@ impl SnapshotWriter {
         };
         self.value.clear();
         let out = &mut self.value;
-        match self.names.scope(|| codec::encode_into(value, out)) {
+        let tagged = (self.table, value);
+        match self.names.scope(|| codec::encode_into(&tagged, out)) {
             Ok(()) => dumpwatch_frames::put(&mut self.frames, &self.key, Some(&self.value)),
             Err(err) => self.errors.push(err),
         }
     }
 
     /// The frames, and the encoding errors of entries left out (should be
-    /// none; an analytic logs them). A full snapshot ends with its table
-    /// of names.
+    /// none; an analytic logs them). They end with the table of the names
+    /// the values used (none when no value used one).
     pub fn finish(mut self) -> (Vec<u8>, Vec<CodecError>) {
-        if let NameCoding::Serial(used) = std::mem::replace(&mut self.names, NameCoding::Text) {
-            self.meta(NAMES, &used.table());
+        if let NameCoding::Serial(used) = std::mem::replace(&mut self.names, NameCoding::Text)
+            && (self.table == 0 || !used.is_empty())
+        {
+            self.meta(&table_name(self.table), &used.table());
         }
         (self.frames, self.errors)
     }
@@ -182,12 +230,13 @@ pub struct SnapshotReader {
     frames: Vec<u8>,
     /// The meta entries: (name, value) as byte ranges of `frames`.
     meta: Vec<(std::ops::Range<usize>, Option<std::ops::Range<usize>>)>,
-    /// Names in values are decoded through the snapshot's table of names.
-    names: NameCoding,
+    /// The tables of names, by number: serials in values are resolved
+    /// through the table their value names.
+    tables: Vec<(u32, Rc<NameTable>)>,
 }
 
 impl SnapshotReader {
-    /// Check the framing, the format entry and the table of names, and
+    /// Check the framing, the format entry and the tables of names, and
     /// keep the frames. An empty list is a valid empty state; a list
     /// without a format entry, or with another format, is rejected.
     pub fn open(frames: Vec<u8>, format: &str) -> Result<SnapshotReader, String> {
@@ -206,7 +255,7 @@ impl SnapshotReader {
         let mut reader = SnapshotReader {
             frames,
             meta,
-            names: NameCoding::Text,
+            tables: Vec::new(),
         };
         if reader.frames.is_empty() {
             return Ok(reader);
@@ -224,10 +273,22 @@ impl SnapshotReader {
                 ));
             }
         }
-        let table = reader
-            .meta::<Vec<(u32, String)>>(NAMES)?
-            .unwrap_or_default();
-        reader.names = NameCoding::Lookup(std::rc::Rc::new(NameTable::new(table)?));
+        for (name, value) in &reader.meta {
+            let Some(number) = table_number(&reader.frames[name.clone()]) else {
+                continue;
+            };
+            let pairs: Vec<(u32, String)> = match value {
+                Some(value) => codec::decode(&reader.frames[value.clone()])
+                    .map_err(|err| format!("table of names #{number}: {err}"))?,
+                None => Vec::new(),
+            };
+            let table = NameTable::new(pairs).map_err(|err| format!("#{number}: {err}"))?;
+            reader.tables.retain(|(n, _)| *n != number);
+            reader.tables.push((number, Rc::new(table)));
+        }
+        // Tables written from now on are numbered after these.
+        let last = reader.tables.iter().map(|(n, _)| *n).max().unwrap_or(0);
+        NEXT_TABLE.with(|next| next.set(next.get().max(last.saturating_add(1))));
         Ok(reader)
     }
 
@@ -262,10 +323,9 @@ impl SnapshotReader {
         space: u8,
         mut each: impl FnMut(K, V),
     ) -> Result<(), String> {
-        let NameCoding::Lookup(table) = &self.names else {
-            return Ok(()); // an empty snapshot
-        };
-        let mut names = NameCoding::Lookup(table.clone());
+        // The coding of the last table used: consecutive values almost
+        // always share one.
+        let mut current: Option<(u32, NameCoding)> = None;
         for frame in self.frames() {
             let (Some((&first, key)), Some(value)) = (frame.key.split_first(), frame.value) else {
                 continue;
@@ -275,8 +335,27 @@ impl SnapshotReader {
             }
             let key: K =
                 codec::decode(key).map_err(|err| format!("state key in space {space}: {err}"))?;
+            let (number, value) = postcard::take_from_bytes::<u32>(value)
+                .map_err(|err| format!("state value in space {space}: {err}"))?;
+            let names = match &mut current {
+                Some((n, names)) if *n == number => names,
+                _ => {
+                    let Some((_, table)) = self.tables.iter().find(|(n, _)| *n == number) else {
+                        return Err(format!(
+                            "state value in space {space}: table of names #{number} is not in the snapshot"
+                        ));
+                    };
+                    &mut current
+                        .insert((number, NameCoding::Lookup(table.clone())))
+                        .1
+                }
+            };
             let value: V = names.scope(|| codec::decode(value)).map_err(|err| {
-                match table.take_missing() {
+                let missing = match names {
+                    NameCoding::Lookup(table) => table.take_missing(),
+                    _ => None,
+                };
+                match missing {
                     Some(serial) => format!(
                         "state value in space {space}: name #{serial} is not in the snapshot's table of names"
                     ),
@@ -584,6 +663,34 @@ mod tests {
         }
     }
 
+    /// What the host's store reads back: `base` with the entries of each
+    /// of `changes` merged over it in turn (the last entry of a key wins,
+    /// meta entries included; deletions drop the key).
+    fn merged(base: &[u8], changes: &[&[u8]]) -> Vec<u8> {
+        let mut entries: Vec<(Vec<u8>, Option<Vec<u8>>)> = Vec::new();
+        for snapshot in std::iter::once(base).chain(changes.iter().copied()) {
+            for frame in frames(snapshot).map(Result::unwrap) {
+                let value = frame.value.map(<[u8]>::to_vec);
+                match entries.iter_mut().find(|(key, _)| key == frame.key) {
+                    Some(entry) => entry.1 = value,
+                    None => entries.push((frame.key.to_vec(), value)),
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (key, value) in &entries {
+            if value.is_some() {
+                dumpwatch_frames::put(&mut out, key, value.as_deref());
+            }
+        }
+        out
+    }
+
+    fn programs_of(back: &NamedEntries, n: u32) -> Vec<&str> {
+        let entry = back.iter().find(|((_, m), _)| *m == n).unwrap();
+        entry.1.iter().map(Sym::as_str).collect()
+    }
+
     #[test]
     fn changes_merged_over_a_full_snapshot_decode_both_ways() {
         let mut store = named_store();
@@ -592,51 +699,111 @@ mod tests {
             .get_mut(&(Sym::new("names-test-host-7"), 7))
             .unwrap()
             .push(Sym::new("names-test-new-program"));
+        store
+            .get_mut(&(Sym::new("names-test-host-5"), 5))
+            .unwrap()
+            .push(Sym::new("names-test-new-program"));
         store.remove(&(Sym::new("names-test-host-8"), 8));
         let changes = named_snapshot(&mut store, SnapshotMode::Changes);
-        assert!(
-            changes.windows(15).any(|w| w == b"names-test-bash"),
-            "a changes snapshot writes names as text"
-        );
-        // What the host's store reads back: the full snapshot with the
-        // changed keys replaced.
-        let changed: Vec<(Vec<u8>, Option<Vec<u8>>)> = user_entries(&changes);
-        let mut merged = Vec::new();
-        for frame in frames(&full).map(Result::unwrap) {
-            if !changed.iter().any(|(key, _)| key == frame.key) {
-                dumpwatch_frames::put(&mut merged, frame.key, frame.value);
-            }
-        }
-        for (key, value) in &changed {
-            dumpwatch_frames::put(&mut merged, key, value.as_deref());
-        }
-        let back = restored(merged).unwrap();
+        let count = |needle: &[u8]| {
+            changes
+                .windows(needle.len())
+                .filter(|w| *w == needle)
+                .count()
+        };
+        // Two changed entries use each program: its text is written once,
+        // in the changes snapshot's own table.
+        assert_eq!(count(b"names-test-bash"), 1);
+        assert_eq!(count(b"names-test-new-program"), 1);
+        let back = restored(merged(&full, &[&changes])).unwrap();
         assert_eq!(back.len(), 99);
-        let seven = &back.iter().find(|((_, n), _)| *n == 7).unwrap().1;
-        assert_eq!(
-            seven.iter().map(Sym::as_str).collect::<Vec<_>>(),
-            [
-                "names-test-pg_dump",
-                "names-test-bash",
-                "names-test-new-program"
-            ]
-        );
+        let grown = [
+            "names-test-pg_dump",
+            "names-test-bash",
+            "names-test-new-program",
+        ];
+        assert_eq!(programs_of(&back, 7), grown);
+        assert_eq!(programs_of(&back, 5), grown);
+        assert_eq!(programs_of(&back, 6), grown[..2]);
         assert!(back.iter().all(|((_, n), _)| *n != 8));
     }
 
     #[test]
-    fn a_serial_missing_from_the_table_is_an_error() {
+    fn tables_of_changes_after_a_restore_do_not_replace_older_ones() {
         let mut store = named_store();
         let full = named_snapshot(&mut store, SnapshotMode::Full);
+        store
+            .get_mut(&(Sym::new("names-test-host-1"), 1))
+            .unwrap()
+            .push(Sym::new("names-test-first-change"));
+        let first = named_snapshot(&mut store, SnapshotMode::Changes);
+        // A restart: the stored state is restored into a new instance,
+        // which numbers its tables on from the ones it restored.
+        let stored = merged(&full, &[&first]);
+        NEXT_TABLE.with(|next| next.set(1));
+        let mut again = Named::new();
+        again
+            .restore_from(&SnapshotReader::open(stored.clone(), "names/1").unwrap(), 1)
+            .unwrap();
+        again
+            .get_mut(&(Sym::new("names-test-host-2"), 2))
+            .unwrap()
+            .push(Sym::new("names-test-second-change"));
+        let second = named_snapshot(&mut again, SnapshotMode::Changes);
+        let tables = |snapshot: &[u8]| -> Vec<Vec<u8>> {
+            frames(snapshot)
+                .map(Result::unwrap)
+                .filter(|f| f.key[0] == META && table_number(&f.key[1..]).is_some_and(|n| n > 0))
+                .map(|f| f.key.to_vec())
+                .collect()
+        };
+        let (old, new) = (tables(&first), tables(&second));
+        assert_eq!(old.len(), 1);
+        assert_eq!(new.len(), 1);
+        assert_ne!(old, new, "the second table must not replace the first");
+        let back = restored(merged(&full, &[&first, &second])).unwrap();
+        assert_eq!(
+            programs_of(&back, 1),
+            [
+                "names-test-pg_dump",
+                "names-test-bash",
+                "names-test-first-change"
+            ]
+        );
+        assert_eq!(
+            programs_of(&back, 2),
+            [
+                "names-test-pg_dump",
+                "names-test-bash",
+                "names-test-second-change"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_missing_table_or_serial_is_an_error() {
+        let mut store = named_store();
+        let full = named_snapshot(&mut store, SnapshotMode::Full);
+        let names_key = [&[META][..], NAMES.as_bytes()].concat();
         let mut without = Vec::new();
+        let mut emptied = Vec::new();
         for frame in frames(&full).map(Result::unwrap) {
-            if frame.key != [&[META][..], NAMES.as_bytes()].concat() {
+            if frame.key == names_key {
+                let empty = codec::encode(&Vec::<(u32, String)>::new()).unwrap();
+                dumpwatch_frames::put(&mut emptied, frame.key, Some(&empty));
+            } else {
                 dumpwatch_frames::put(&mut without, frame.key, frame.value);
+                dumpwatch_frames::put(&mut emptied, frame.key, frame.value);
             }
         }
         let err = restored(without).unwrap_err();
         assert!(
-            err.contains("not in the snapshot's table of names"),
+            err.contains("table of names #0 is not in the snapshot"),
+            "{err}"
+        );
+        let err = restored(emptied).unwrap_err();
+        assert!(
+            err.contains("is not in the snapshot's table of names"),
             "{err}"
         );
     }

@@ -15,7 +15,7 @@ use crate::window::{Window, state};
 
 /// The state format; bump it whenever the encoding of a window, a
 /// candidate, a name book or a key changes.
-pub const FORMAT: &str = "an0677/2";
+pub const FORMAT: &str = "an0677/3";
 /// Key space of (host, user) → windows.
 pub const WINDOWS: u8 = 1;
 /// Key space of host → pending events.

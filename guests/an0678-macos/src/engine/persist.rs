@@ -14,7 +14,7 @@ use crate::window::{Window, state};
 
 /// The state format; bump it whenever the encoding of a window, a
 /// candidate or a key changes.
-pub const FORMAT: &str = "an0678/2";
+pub const FORMAT: &str = "an0678/3";
 /// Key space of (host, user) → windows.
 pub const WINDOWS: u8 = 1;
 /// Key space of host → pending events.

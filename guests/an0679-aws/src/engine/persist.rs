@@ -13,7 +13,7 @@ use dumpwatch_sdk::types::SnapshotMode;
 use super::{Engine, FlowKey, FlowWindow, IdentityState};
 
 /// The state format; bump it whenever the encoding of an entry changes.
-pub const FORMAT: &str = "an0679/2";
+pub const FORMAT: &str = "an0679/3";
 /// Key space of pending observations (slot → observation).
 pub const PENDING: u8 = 1;
 /// Key space of identity → windows and uploads.

@@ -14,7 +14,7 @@ use super::learning::Learned;
 use super::windows::{DownloadWindow, ReadWindow};
 
 /// The state format; bump it whenever the encoding of an entry changes.
-pub const FORMAT: &str = "an0680/2";
+pub const FORMAT: &str = "an0680/3";
 /// Key space of pending observations (slot → observation).
 pub const PENDING: u8 = 1;
 /// Key space of Snowflake user → read windows.
