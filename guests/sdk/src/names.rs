@@ -114,10 +114,6 @@ pub(crate) struct NamesUsed {
 }
 
 impl NamesUsed {
-    pub(crate) fn is_empty(&self) -> bool {
-        self.names.is_empty()
-    }
-
     fn mark(&mut self, sym: &Sym) {
         let serial = sym.serial() as usize;
         let (word, bit) = (serial / 64, 1u64 << (serial % 64));

@@ -140,6 +140,9 @@ pub struct SnapshotWriter {
     table: u32,
     /// The names written by serial so far.
     names: NameCoding,
+    /// Whether a value was written: its number then names a table, which
+    /// must exist even when no value used a name.
+    wrote_values: bool,
     errors: Vec<CodecError>,
 }
 
@@ -161,6 +164,7 @@ impl SnapshotWriter {
             value: Vec::new(),
             table,
             names: NameCoding::Serial(NamesUsed::default()),
+            wrote_values: false,
             errors: Vec::new(),
         };
         writer.meta(FORMAT, format);
@@ -204,6 +208,7 @@ impl SnapshotWriter {
             return;
         };
         self.value.clear();
+        self.wrote_values = true;
         let out = &mut self.value;
         let tagged = (self.table, value);
         match self.names.scope(|| codec::encode_into(&tagged, out)) {
@@ -214,10 +219,10 @@ impl SnapshotWriter {
 
     /// The frames, and the encoding errors of entries left out (should be
     /// none; an analytic logs them). They end with the table of the names
-    /// the values used (none when no value used one).
+    /// the values used (a `changes` snapshot without values has none).
     pub fn finish(mut self) -> (Vec<u8>, Vec<CodecError>) {
         if let NameCoding::Serial(used) = std::mem::replace(&mut self.names, NameCoding::Text)
-            && (self.table == 0 || !used.is_empty())
+            && (self.table == 0 || self.wrote_values)
         {
             self.meta(&table_name(self.table), &used.table());
         }
@@ -686,6 +691,12 @@ mod tests {
         out
     }
 
+    /// Add `program` to entry `n` of `store`.
+    fn add_program(store: &mut Named, n: u32, program: &str) {
+        let host = Sym::new(&format!("names-test-host-{}", n % 10));
+        store.get_mut(&(host, n)).unwrap().push(Sym::new(program));
+    }
+
     fn programs_of(back: &NamedEntries, n: u32) -> Vec<&str> {
         let entry = back.iter().find(|((_, m), _)| *m == n).unwrap();
         entry.1.iter().map(Sym::as_str).collect()
@@ -695,14 +706,8 @@ mod tests {
     fn changes_merged_over_a_full_snapshot_decode_both_ways() {
         let mut store = named_store();
         let full = named_snapshot(&mut store, SnapshotMode::Full);
-        store
-            .get_mut(&(Sym::new("names-test-host-7"), 7))
-            .unwrap()
-            .push(Sym::new("names-test-new-program"));
-        store
-            .get_mut(&(Sym::new("names-test-host-5"), 5))
-            .unwrap()
-            .push(Sym::new("names-test-new-program"));
+        add_program(&mut store, 7, "names-test-new-program");
+        add_program(&mut store, 5, "names-test-new-program");
         store.remove(&(Sym::new("names-test-host-8"), 8));
         let changes = named_snapshot(&mut store, SnapshotMode::Changes);
         let count = |needle: &[u8]| {
@@ -732,10 +737,7 @@ mod tests {
     fn tables_of_changes_after_a_restore_do_not_replace_older_ones() {
         let mut store = named_store();
         let full = named_snapshot(&mut store, SnapshotMode::Full);
-        store
-            .get_mut(&(Sym::new("names-test-host-1"), 1))
-            .unwrap()
-            .push(Sym::new("names-test-first-change"));
+        add_program(&mut store, 1, "names-test-first-change");
         let first = named_snapshot(&mut store, SnapshotMode::Changes);
         // A restart: the stored state is restored into a new instance,
         // which numbers its tables on from the ones it restored.
@@ -745,10 +747,7 @@ mod tests {
         again
             .restore_from(&SnapshotReader::open(stored.clone(), "names/1").unwrap(), 1)
             .unwrap();
-        again
-            .get_mut(&(Sym::new("names-test-host-2"), 2))
-            .unwrap()
-            .push(Sym::new("names-test-second-change"));
+        add_program(&mut again, 2, "names-test-second-change");
         let second = named_snapshot(&mut again, SnapshotMode::Changes);
         let tables = |snapshot: &[u8]| -> Vec<Vec<u8>> {
             frames(snapshot)
@@ -778,6 +777,25 @@ mod tests {
                 "names-test-second-change"
             ]
         );
+    }
+
+    #[test]
+    fn changes_whose_values_hold_no_name_restore() {
+        // Neither keys nor values hold a `Sym`: the changes snapshot's
+        // table is empty, but its values name it and it must be there.
+        let mut store = KeyedStore::new();
+        store.insert("a".to_string(), 10);
+        store.insert("b".to_string(), 20);
+        let full = snapshot(&mut store, SnapshotMode::Full);
+        store.insert("b".to_string(), 21);
+        store.insert("c".to_string(), 30);
+        let changes = snapshot(&mut store, SnapshotMode::Changes);
+        let nothing = snapshot(&mut store, SnapshotMode::Changes);
+        let merged = merged(&full, &[&changes, &nothing]);
+        let reader = SnapshotReader::open(merged, "test/1").unwrap();
+        let mut back: Vec<(String, u32)> = reader.entries(1).unwrap();
+        back.sort();
+        assert_eq!(back, [("a".into(), 10), ("b".into(), 21), ("c".into(), 30)]);
     }
 
     #[test]
