@@ -41,21 +41,14 @@ impl<'txn> AnalyticState<'txn> {
     pub(crate) fn replace(&mut self, id: &str, bytes: &[u8]) -> Result<StateSize, String> {
         check(bytes).map_err(|e| e.to_string())?;
         self.remove(id).map_err(|e| e.to_string())?;
-        // Cut anywhere: the segments are only ever read back joined.
-        for (n, segment) in bytes.chunks(SEGMENT).enumerate() {
-            let n = u32::try_from(n).map_err(|_| "full snapshot too large".to_owned())?;
-            self.base
-                .insert((id, n), segment)
-                .map_err(|e| e.to_string())?;
-        }
-        let size = StateSize {
-            base: bytes.len() as u64,
-            changes: 0,
-        };
-        self.sizes
-            .insert(id, (size.base, size.changes))
-            .map_err(|e| e.to_string())?;
-        Ok(size)
+        write_pieces(&mut self.base, id, 0, bytes, "full snapshot too large")?;
+        self.set_size(
+            id,
+            StateSize {
+                base: bytes.len() as u64,
+                changes: 0,
+            },
+        )
     }
 
     /// Record the changes `frames` for `id`, over what is stored: appended
@@ -75,23 +68,46 @@ impl<'txn> AnalyticState<'txn> {
             .transpose()
             .map_err(|e| e.to_string())?
             .map(|(k, _)| k.value().1);
-        let mut next = last.map_or(Some(0), |n| n.checked_add(1));
-        for segment in bytes.chunks(SEGMENT) {
-            let n = next.ok_or_else(|| "too many changed-only snapshots".to_owned())?;
-            self.changes
-                .insert((id, n), segment)
-                .map_err(|e| e.to_string())?;
-            next = n.checked_add(1);
-        }
-        let size = StateSize {
-            base,
-            changes: changes.saturating_add(bytes.len() as u64),
-        };
+        let too_many = "too many changed-only snapshots";
+        let first = last
+            .map_or(Some(0), |n| n.checked_add(1))
+            .ok_or_else(|| too_many.to_owned())?;
+        write_pieces(&mut self.changes, id, first, bytes, too_many)?;
+        self.set_size(
+            id,
+            StateSize {
+                base,
+                changes: changes.saturating_add(bytes.len() as u64),
+            },
+        )
+    }
+
+    fn set_size(&mut self, id: &str, size: StateSize) -> Result<StateSize, String> {
         self.sizes
             .insert(id, (size.base, size.changes))
             .map_err(|e| e.to_string())?;
         Ok(size)
     }
+}
+
+/// Write `bytes` into `table` as pieces of at most [`SEGMENT`] bytes,
+/// numbered from `first`. Cut anywhere: pieces are only ever read back
+/// joined ([`read_pieces`]).
+fn write_pieces(
+    table: &mut redb::Table<'_, (&'static str, u32), &'static [u8]>,
+    id: &str,
+    first: u32,
+    bytes: &[u8],
+    too_many: &str,
+) -> Result<(), String> {
+    for (n, piece) in bytes.chunks(SEGMENT).enumerate() {
+        let n = u32::try_from(n)
+            .ok()
+            .and_then(|n| first.checked_add(n))
+            .ok_or_else(|| too_many.to_owned())?;
+        table.insert((id, n), piece).map_err(|e| e.to_string())?;
+    }
+    Ok(())
 }
 
 /// Check that `bytes` is a sequence of whole frames.

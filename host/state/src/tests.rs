@@ -81,17 +81,28 @@ fn changes_full_replacement_and_isolation_between_analytics() {
     assert_eq!(loaded.checkpoints, 4);
 }
 
+/// `n` entries `keyNNNNNN` → `N-` and 1,000 times `fill`.
+fn large_values(n: usize, fill: char) -> Vec<(String, String)> {
+    let tail = fill.to_string().repeat(1000);
+    (0..n)
+        .map(|i| (format!("key{i:06}"), format!("{i}-{tail}")))
+        .collect()
+}
+
+/// `values` as present entries for [`update`].
+fn present(values: &[(String, String)]) -> Vec<(&str, Option<&str>)> {
+    values
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect()
+}
+
 #[test]
 fn a_large_full_snapshot_spans_segments_and_changes_merge_over_it() {
     let s = Store::in_memory().expect("store");
     // About 3.5 segments of entries, so keys straddle segment cuts.
-    let values: Vec<(String, String)> = (0..14_000)
-        .map(|i| (format!("key{i:06}"), format!("{i}-{}", "v".repeat(1000))))
-        .collect();
-    let entries: Vec<(&str, Option<&str>)> = values
-        .iter()
-        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
-        .collect();
+    let values = large_values(14_000, 'v');
+    let entries = present(&values);
     let committed = s
         .commit(&Checkpoint {
             analytics: vec![update("A", true, &entries)],
@@ -168,13 +179,8 @@ fn a_large_full_snapshot_spans_segments_and_changes_merge_over_it() {
     assert_eq!(got.len(), 14_000);
 
     // A changed-only snapshot larger than a segment is cut and joined.
-    let big: Vec<(String, String)> = (0..6_000)
-        .map(|i| (format!("key{i:06}"), format!("{i}-{}", "w".repeat(1000))))
-        .collect();
-    let entries: Vec<(&str, Option<&str>)> = big
-        .iter()
-        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
-        .collect();
+    let big = large_values(6_000, 'w');
+    let entries = present(&big);
     let committed = s
         .commit(&Checkpoint {
             analytics: vec![update("A", false, &entries)],
