@@ -110,8 +110,11 @@ impl Sym {
         &self.0.text
     }
 
-    /// This value's serial (see the module docs).
-    pub(crate) fn serial(&self) -> u32 {
+    /// This value's serial (see the module docs): unique among this
+    /// instance's names and cheap to compare, so a fixed order to sort by
+    /// when the order of the text does not matter. It is not stable across
+    /// instances (a restore numbers names afresh).
+    pub fn serial(&self) -> u32 {
         self.0.serial
     }
 }

@@ -55,17 +55,23 @@ impl Engine {
         // 2. Retained windows past LateRetention.
         let retention = self.config.late_retention_ms;
         let mut dropped = 0;
+        let mut earliest_end = i64::MAX;
         for entry in &mut host_state.users {
             let before = entry.windows.len();
-            entry
-                .windows
-                .retain(|window| window.end.saturating_add(retention) >= watermark);
+            entry.windows.retain(|window| {
+                let keep = window.end.saturating_add(retention) >= watermark;
+                if keep {
+                    earliest_end = earliest_end.min(window.end);
+                }
+                keep
+            });
             if entry.windows.len() != before {
                 dropped += before - entry.windows.len();
                 self.dirty_windows.mark((host.clone(), entry.user.clone()));
             }
         }
         host_state.users.retain(|entry| !entry.windows.is_empty());
+        host_state.earliest_end = earliest_end;
         self.window_count -= dropped;
 
         // 3. Pending dumps and egress no window can claim any more.

@@ -41,17 +41,25 @@ impl Engine {
                 }
             }
             SnapshotMode::Changes => {
+                // In a fixed order (the store orders keys itself): by
+                // serial, which compares without reading the names, and
+                // groups each host's users so the host is looked up once.
                 let mut keys = self.dirty_windows.take();
-                keys.sort_unstable();
-                for (host, user) in keys {
-                    let windows = self.hosts.get(&host).and_then(|host_state| {
+                keys.sort_unstable_by_key(|(host, user)| (host.serial(), user.serial()));
+                let mut last: Option<(&Sym, Option<&HostState>)> = None;
+                for (host, user) in &keys {
+                    let host_state = match last {
+                        Some((last_host, state)) if last_host == host => state,
+                        _ => last.insert((host, self.hosts.get(host))).1,
+                    };
+                    let windows = host_state.and_then(|host_state| {
                         host_state
                             .users
-                            .binary_search_by(|entry| entry.user.cmp(&user))
+                            .binary_search_by(|entry| entry.user.cmp(user))
                             .ok()
                             .map(|slot| &host_state.users[slot].windows)
                     });
-                    writer.put(WINDOWS, &(&host, &user), windows.filter(|w| !w.is_empty()));
+                    writer.put(WINDOWS, &(host, user), windows.filter(|w| !w.is_empty()));
                 }
                 let mut hosts = self.dirty_pending.take();
                 hosts.sort_unstable();
@@ -113,6 +121,8 @@ impl Engine {
                 self.changed.push((host.clone(), user.clone()));
             }
             let host_state = self.hosts.entry(host).or_insert_with(HostState::new);
+            let earliest = list.iter().map(|window| window.end).min();
+            host_state.earliest_end = host_state.earliest_end.min(earliest.unwrap_or(i64::MAX));
             host_state.users.push(UserWindows {
                 user,
                 windows: list,

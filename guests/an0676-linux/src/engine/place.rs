@@ -170,6 +170,7 @@ pub(super) fn place(
     window.add(&exec, config.max_evidence);
     rescan(&mut window, user, &host_state.pending, config, false);
     let end = window.end;
+    host_state.earliest_end = host_state.earliest_end.min(end);
     let windows = &mut host_state.users[slot].windows;
     let at = windows.partition_point(|existing| existing.anchor <= window.anchor);
     reserve_one(windows);

@@ -171,3 +171,59 @@ fn an_incompatible_snapshot_is_refused_and_leaves_an_empty_state() {
     }
     assert!(analytic(vec![]).restore(pack(&entries)).is_err());
 }
+
+/// The count of open windows a checkpoint asks for (`inspect(0)`) leaves
+/// out windows past their end that LateRetention still keeps, whether
+/// they opened in time, opened late or came back with a restore; it
+/// agrees with the full listing.
+#[test]
+fn open_window_count_leaves_out_retained_closed_windows() {
+    let mut a = analytic(vec![]);
+    feed(
+        &mut a,
+        &[
+            exec("e1", T0, "db-01", "alice", 1001, 500, "pg_dump"),
+            exec("e2", T0 + 8 * MIN, "db-01", "bob", 1002, 600, "psql"),
+            exec("e3", T0 + 9 * MIN, "db-02", "carol", 1003, 700, "psql"),
+        ],
+    );
+    // alice's window ended at T0 + 10 min; bob's and carol's have not.
+    assert!(a.advance(T0 + 12 * MIN).is_empty());
+    assert_eq!(a.engine().window_count(), 3, "alice's is retained");
+    let listed: Vec<String> = a
+        .inspect(100)
+        .windows
+        .into_iter()
+        .map(|w| w.entity)
+        .collect();
+    assert_eq!(listed, ["db-01/bob", "db-02/carol"]);
+    assert_eq!(a.inspect(0).open_windows, 2);
+    // A client start that comes late opens a window that is already past
+    // its end.
+    assert!(
+        a.process(vec![exec(
+            "e4",
+            T0 + MIN,
+            "db-03",
+            "dave",
+            1004,
+            800,
+            "psql"
+        )])
+        .is_empty()
+    );
+    assert_eq!(a.engine().window_count(), 4, "dave's is placed");
+    assert_eq!(a.inspect(0).open_windows, 2);
+
+    let mut restored = analytic(vec![]);
+    restored.restore(a.snapshot(SnapshotMode::Full)).unwrap();
+    assert_eq!(restored.engine().window_count(), 4);
+    assert_eq!(restored.inspect(0).open_windows, 2);
+    assert_eq!(restored.inspect(100).open_windows, 2);
+    // bob's window ends at T0 + 18 min, carol's at T0 + 19 min.
+    assert!(restored.advance(T0 + 18 * MIN + 30 * SEC).is_empty());
+    assert_eq!(restored.inspect(0).open_windows, 1);
+    assert!(restored.advance(T0 + 20 * MIN).is_empty());
+    assert_eq!(restored.inspect(0).open_windows, 0);
+    assert_eq!(restored.engine().window_count(), 4, "all retained");
+}
