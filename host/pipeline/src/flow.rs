@@ -23,7 +23,8 @@ use dumpwatch_runtime::cache::ArtifactCache;
 use dumpwatch_runtime::convert::{event_to_wit, finding_from_wit};
 use dumpwatch_runtime::{CallError, Runtime, wit};
 use dumpwatch_state::{
-    AnalyticRecord, AnalyticUpdate, Checkpoint, Entry, EntryChange, SourceRecord, StateSize, Store,
+    AnalyticRecord, AnalyticUpdate, Checkpoint, Committed, Entry, EntryChange, SourceRecord,
+    StateSize, Store, StoreError,
 };
 
 use crate::analytics::{Analytic, FailurePolicy, ReplayOp};
@@ -106,6 +107,22 @@ pub enum FlowError {
     Stopped(String),
 }
 
+/// A checkpoint whose commit runs on its own thread.
+struct PendingCommit {
+    commit: std::thread::JoinHandle<Result<(Committed, Checkpoint), StoreError>>,
+    /// Where each analytic's replay log stood at its snapshot.
+    marks: Vec<ReplayMark>,
+}
+
+/// An analytic's replay log at the snapshot of a checkpoint: the calls up
+/// to it can go once that checkpoint is committed.
+struct ReplayMark {
+    id: String,
+    calls: usize,
+    events: usize,
+    advanced_to: i64,
+}
+
 /// A running pipeline.
 pub struct Flow {
     /// Shared with reload preparations, which instantiate new versions on
@@ -121,7 +138,10 @@ pub struct Flow {
     source_formats: Vec<Option<dumpwatch_normalize::Format>>,
     time_stats: Vec<TimeStats>,
     settings: FlowSettings,
-    pub(crate) store: Store,
+    /// Shared with the thread that commits a checkpoint.
+    pub(crate) store: Arc<Store>,
+    /// The checkpoint being committed, if any: at most one at a time.
+    pending: Option<PendingCommit>,
     /// Findings wait for the checkpoint that produced them (persistent
     /// store) instead of going out at once.
     outbox_mode: bool,
@@ -170,7 +190,8 @@ impl Flow {
             source_formats: Vec::new(),
             time_stats: Vec::new(),
             settings,
-            store,
+            store: Arc::new(store),
+            pending: None,
             outbox_mode,
             staged: Vec::new(),
             events_since_checkpoint: 0,
@@ -381,6 +402,7 @@ impl Flow {
 
     /// Take events from a source through enrichment and routing.
     pub fn ingest(&mut self, src: SourceId, events: &mut Vec<Event>) {
+        self.poll_commit();
         let enrich = !self.inventory.is_empty();
         for mut e in events.drain(..) {
             if enrich {
@@ -415,6 +437,7 @@ impl Flow {
     /// Live sources: advance idle sources' watermarks with the wall clock,
     /// then the analytics.
     pub fn tick(&mut self, now_ms: i64, idle_ms: i64) {
+        self.poll_commit();
         self.watermarks.tick(now_ms, idle_ms);
         self.advance(false);
     }
@@ -501,11 +524,24 @@ impl Flow {
                 .any(|a| a.replay_events >= self.settings.replay_limit)
     }
 
-    /// Write a checkpoint: every batch processed, every analytic's state
-    /// changes, the sources' positions (with their watermarks), the dedup
-    /// changes and the findings produced since the last one, in one
-    /// transaction; then deliver those findings.
+    /// Write a checkpoint and wait until it is committed: every batch
+    /// processed, every analytic's state changes, the sources' positions
+    /// (with their watermarks), the dedup changes and the findings produced
+    /// since the last one, in one transaction; then deliver those findings.
     pub fn checkpoint(&mut self, sources: &mut [SourceCheckpoint]) -> Result<(), FlowError> {
+        self.begin_checkpoint(sources)?;
+        self.wait_commit()
+    }
+
+    /// Take a checkpoint and commit it on a thread of its own, so the
+    /// engine goes on while the store writes it: the same checkpoint as
+    /// [`Flow::checkpoint`], durable only once the commit ends. Until then
+    /// the store holds the previous one, and the replay log keeps the calls
+    /// since that one (a rebuild after a trap reads the store), its
+    /// findings wait, and the next checkpoint or a reload waits for it.
+    /// [`Flow::ingest`] and [`Flow::tick`] finish it when it is done.
+    pub fn begin_checkpoint(&mut self, sources: &mut [SourceCheckpoint]) -> Result<(), FlowError> {
+        self.wait_commit()?;
         for i in 0..self.analytics.len() {
             self.flush_batch(i);
         }
@@ -579,32 +615,84 @@ impl Flow {
         cp.drop_analytics = std::mem::take(&mut self.dropped);
         cp.dedup = self.dedup.take_changes();
         cp.outbox = std::mem::take(&mut self.staged);
-        let committed = self
-            .store
-            .commit(&cp)
-            .map_err(|e| FlowError::Checkpoint(e.to_string()))?;
-        let seqs = committed.seqs;
-        self.checkpoints += 1;
-        for a in &mut self.analytics {
-            if cp.analytics.iter().any(|u| u.id == a.info.id) {
-                a.checkpointed = !committed
-                    .sizes
-                    .get(&a.info.id)
-                    .is_some_and(StateSize::rebase_due);
-                a.rebuild_from_store = true;
-                a.replay.clear();
-                a.replay_events = 0;
-                a.checkpoint_advanced_to = a.advanced_to;
-                a.consecutive_failures = 0;
-            }
-        }
+        let marks = cp
+            .analytics
+            .iter()
+            .filter_map(|u| {
+                let a = self.analytics.iter().find(|a| a.info.id == u.id)?;
+                Some(ReplayMark {
+                    id: u.id.clone(),
+                    calls: a.replay.len(),
+                    events: a.replay_events,
+                    advanced_to: a.advanced_to,
+                })
+            })
+            .collect();
+        let store = self.store.clone();
+        let commit = std::thread::Builder::new()
+            .name("checkpoint-commit".into())
+            .spawn(move || store.commit(&cp).map(|committed| (committed, cp)))
+            .map_err(|e| FlowError::Checkpoint(format!("cannot start the commit: {e}")))?;
+        self.pending = Some(PendingCommit { commit, marks });
         self.events_since_checkpoint = 0;
         self.last_checkpoint = Instant::now();
-        if let Some(&upto) = seqs.last() {
+        Ok(())
+    }
+
+    /// Finish the checkpoint being committed, if any: wait for the store,
+    /// then let each analytic's replay log start from it and deliver its
+    /// findings. A failed commit stops the flow: the changed-only snapshots
+    /// after it would not describe the stored state.
+    pub fn wait_commit(&mut self) -> Result<(), FlowError> {
+        let Some(PendingCommit { commit, marks }) = self.pending.take() else {
+            return Ok(());
+        };
+        let joined = commit
+            .join()
+            .map_err(|_| FlowError::Checkpoint("the commit thread panicked".into()))
+            .and_then(|r| r.map_err(|e| FlowError::Checkpoint(e.to_string())));
+        let (committed, cp) = match joined {
+            Ok(done) => done,
+            Err(e) => {
+                self.stop.get_or_insert_with(|| e.to_string());
+                return Err(e);
+            }
+        };
+        self.checkpoints += 1;
+        for mark in marks {
+            let Some(a) = self.analytics.iter_mut().find(|a| a.info.id == mark.id) else {
+                continue;
+            };
+            a.checkpointed = !committed
+                .sizes
+                .get(&mark.id)
+                .is_some_and(StateSize::rebase_due);
+            a.rebuild_from_store = true;
+            // The calls up to the snapshot are in the store now.
+            let upto = mark.calls.min(a.replay.len());
+            a.replay.drain(..upto);
+            a.replay_events = a.replay_events.saturating_sub(mark.events);
+            a.checkpoint_advanced_to = mark.advanced_to;
+            a.consecutive_failures = 0;
+        }
+        if let Some(&upto) = committed.seqs.last() {
             self.deliver(&cp.outbox);
             self.confirm_delivery(upto)?;
         }
         Ok(())
+    }
+
+    /// Finish the commit in flight if it is done (a failed one stops the
+    /// flow, see [`Flow::wait_commit`]).
+    fn poll_commit(&mut self) {
+        if self
+            .pending
+            .as_ref()
+            .is_some_and(|p| p.commit.is_finished())
+            && let Err(e) = self.wait_commit()
+        {
+            tracing::error!("{e}");
+        }
     }
 
     /// End of all input: process everything, advance as far as the
@@ -778,6 +866,9 @@ impl Flow {
 
     /// Fresh instance, last checkpoint restored, calls since replayed.
     fn rebuild(&mut self, i: usize) -> Result<(), String> {
+        // The stored state and the replay log must describe the same
+        // checkpoint: a commit in flight may or may not be in the store yet.
+        self.wait_commit().map_err(|e| e.to_string())?;
         let frames = if self.analytics[i].rebuild_from_store {
             self.store
                 .frames(&self.analytics[i].info.id)
@@ -812,5 +903,17 @@ fn checked(frames: Vec<u8>) -> Result<Vec<u8>, CallError> {
     match dumpwatch_frames::frames(&frames).try_for_each(|frame| frame.map(drop)) {
         Ok(()) => Ok(frames),
         Err(e) => Err(CallError::Invalid(format!("snapshot: {e}"))),
+    }
+}
+
+impl Drop for Flow {
+    /// A commit in flight completes before the store closes (a flow
+    /// dropped without `finish` leaves a store another flow may open).
+    fn drop(&mut self) {
+        if let Some(p) = self.pending.take()
+            && !matches!(p.commit.join(), Ok(Ok(_)))
+        {
+            tracing::error!("the last checkpoint's commit failed; the one before it stands");
+        }
     }
 }

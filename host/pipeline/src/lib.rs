@@ -345,7 +345,7 @@ pub fn run_inputs_with_progress(
                 break;
             }
             if flow.checkpoint_due()
-                && let Err(e) = flow.checkpoint(&mut positions)
+                && let Err(e) = flow.begin_checkpoint(&mut positions)
             {
                 summary.fatal = Some(e.to_string());
                 break;

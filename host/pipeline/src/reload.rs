@@ -249,6 +249,12 @@ pub fn prepare(ctx: ReloadContext, config_path: &Path, shipped: &[ModuleSource])
 /// Apply a prepared reload to the flow, on the engine thread.
 pub fn commit(flow: &mut Flow, plan: ReloadPlan) -> ReloadReport {
     let mut report = plan.report;
+    // Analytics change only while the stored state and their replay logs
+    // describe one checkpoint.
+    if let Err(e) = flow.wait_commit() {
+        report.errors.push(format!("reload not applied: {e}"));
+        return report;
+    }
     for step in plan.steps {
         match step {
             Step::Load(new) => {

@@ -150,8 +150,10 @@ impl ReloadContext {
 
 impl Flow {
     /// Where the running analytics stand, for a reload prepared on another
-    /// thread.
-    pub fn reload_context(&self) -> ReloadContext {
+    /// thread. A commit in flight is finished first, so the stored state and
+    /// the calls since it describe the same checkpoint.
+    pub fn reload_context(&mut self) -> ReloadContext {
+        let committed = self.wait_commit().map_err(|e| e.to_string());
         ReloadContext {
             rt: self.rt.clone(),
             cache: self.cache().cloned(),
@@ -166,7 +168,7 @@ impl Flow {
                     calls: a.replay.clone(),
                 })
                 .collect(),
-            view: self.store.view().map_err(|e| e.to_string()),
+            view: committed.and_then(|()| self.store.view().map_err(|e| e.to_string())),
             generation: self.checkpoints,
         }
     }

@@ -401,7 +401,16 @@ impl LiveEngine {
             }
             let acks_due = oldest_ack.is_some_and(|t| t.elapsed() >= self.opts.ack_delay);
             if self.flow.checkpoint_due() || acks_due {
-                let r = self.checkpoint();
+                // Acknowledged input must be durable first; otherwise the
+                // commit runs beside the engine.
+                let r = if pending_acks.is_empty() {
+                    let mut cps = self.checkpoints();
+                    self.flow
+                        .begin_checkpoint(&mut cps)
+                        .map_err(|e| e.to_string())
+                } else {
+                    self.checkpoint()
+                };
                 for a in pending_acks.drain(..) {
                     a.send(r.clone());
                 }
