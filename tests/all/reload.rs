@@ -616,3 +616,26 @@ fn a_trap_while_a_checkpoint_commits_rebuilds_from_that_checkpoint() {
         "a finding was created twice"
     );
 }
+
+/// A checkpoint due because a replay log is full is not due again while
+/// its commit is in flight: the calls that commit covers go when it is
+/// taken in.
+#[test]
+fn a_full_replay_log_asks_for_one_checkpoint_not_two() {
+    let mut rig = Rig::new(&[("swap.wasm", guest("swap-v1"))], "replay_limit = 10");
+    rig.feed(0..12);
+    assert!(rig.flow.checkpoint_due(), "the log holds 12 events");
+    rig.flow.begin_checkpoint(&mut []).unwrap();
+    assert!(
+        !rig.flow.checkpoint_due(),
+        "the commit in flight covers them"
+    );
+    rig.feed(12..20);
+    assert!(!rig.flow.checkpoint_due(), "8 events since the checkpoint");
+    rig.feed(20..24);
+    assert!(rig.flow.checkpoint_due(), "12 events since the checkpoint");
+    rig.flow.wait_commit().unwrap();
+    assert!(rig.flow.checkpoint_due());
+    assert_eq!(rig.flow.checkpoints, 1);
+    assert_eq!(rig.processed(), 24);
+}

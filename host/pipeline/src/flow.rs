@@ -514,14 +514,21 @@ impl Flow {
     }
 
     /// Is a checkpoint due (events, time, or an analytic's replay log
-    /// full)?
+    /// full)? The calls a commit in flight covers do not count towards the
+    /// log: they go when it is taken in.
     pub fn checkpoint_due(&self) -> bool {
+        let covered = |id: &str| {
+            self.pending
+                .iter()
+                .flat_map(|p| &p.marks)
+                .find(|m| m.id == id)
+                .map_or(0, |m| m.events)
+        };
         self.events_since_checkpoint >= self.settings.checkpoint_events
             || self.last_checkpoint.elapsed() >= self.settings.checkpoint_interval
-            || self
-                .analytics
-                .iter()
-                .any(|a| a.replay_events >= self.settings.replay_limit)
+            || self.analytics.iter().any(|a| {
+                a.replay_events.saturating_sub(covered(&a.info.id)) >= self.settings.replay_limit
+            })
     }
 
     /// Write a checkpoint and wait until it is committed: every batch
@@ -644,20 +651,20 @@ impl Flow {
     /// findings. A failed commit stops the flow: the changed-only snapshots
     /// after it would not describe the stored state.
     pub fn wait_commit(&mut self) -> Result<(), FlowError> {
-        let Some(PendingCommit { commit, marks }) = self.pending.take() else {
+        let Some(pending) = self.pending.take() else {
             return Ok(());
         };
-        let joined = commit
+        self.take_in_commit(pending).inspect_err(|e| {
+            self.stop.get_or_insert_with(|| e.to_string());
+        })
+    }
+
+    fn take_in_commit(&mut self, pending: PendingCommit) -> Result<(), FlowError> {
+        let PendingCommit { commit, marks } = pending;
+        let (committed, cp) = commit
             .join()
-            .map_err(|_| FlowError::Checkpoint("the commit thread panicked".into()))
-            .and_then(|r| r.map_err(|e| FlowError::Checkpoint(e.to_string())));
-        let (committed, cp) = match joined {
-            Ok(done) => done,
-            Err(e) => {
-                self.stop.get_or_insert_with(|| e.to_string());
-                return Err(e);
-            }
-        };
+            .map_err(|_| FlowError::Checkpoint("the commit thread panicked".into()))?
+            .map_err(|e| FlowError::Checkpoint(e.to_string()))?;
         self.checkpoints += 1;
         for mark in marks {
             let Some(a) = self.analytics.iter_mut().find(|a| a.info.id == mark.id) else {
