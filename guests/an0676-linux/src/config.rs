@@ -10,6 +10,7 @@ use dumpwatch_sdk::tunables::TunableSet;
 use dumpwatch_sdk::types::{ConfigError, EventClass, Subscription, Tunable};
 
 use crate::manifest::*;
+use crate::window::MAX_WINDOW_MS;
 
 /// Sources of host-side events (process starts, file writes, connects).
 pub const HOST_SOURCES: &[&str] = &["auditd"];
@@ -79,7 +80,14 @@ impl Config {
                 "is empty: the analytic would never fire".into(),
             );
         }
-        let window_ms = set.duration_ms_at_least(TIME_WINDOW, 1);
+        let mut window_ms = set.duration_ms_at_least(TIME_WINDOW, 1);
+        if window_ms > MAX_WINDOW_MS {
+            set.error(
+                TIME_WINDOW,
+                format!("{window_ms} ms is longer than the longest supported, 24 days"),
+            );
+            window_ms = MAX_WINDOW_MS;
+        }
         let slack_ms = set.duration_ms(REDIRECT_SLACK);
         if slack_ms > window_ms {
             set.error(

@@ -37,7 +37,7 @@ pub fn finding(host: &Sym, user: &Sym, window: &Window, config: &Config) -> Find
                 "dump-like file was",
                 "dump-like files were"
             ),
-            duration_text(window.end - window.anchor),
+            duration_text(window.end() - window.anchor),
             file.map(|path| format!(", first {path}"))
                 .unwrap_or_default(),
         ),
@@ -113,7 +113,7 @@ pub fn finding(host: &Sym, user: &Sym, window: &Window, config: &Config) -> Find
         "{user}, who is not in AllowedDBClients, ran the database client {tool} on {host} \
          ({} in this window). Within {}, {}{}.",
         plural(count(Leg::Exec), "client start", "client starts"),
-        duration_text(config.window_ms.min(window.end - window.anchor)),
+        duration_text(config.window_ms.min(window.end() - window.anchor)),
         plural(
             count(Leg::Dump),
             "dump-like file was written",
@@ -146,8 +146,8 @@ pub fn finding(host: &Sym, user: &Sym, window: &Window, config: &Config) -> Find
         severity,
         reasons,
         entities,
-        start_time: window.start_time,
-        end_time: window.end_time,
+        start_time: window.start_time(),
+        end_time: window.end_time(),
         attacks,
         legs,
         evidence: ledger.to_wit(&LEG_NAMES),

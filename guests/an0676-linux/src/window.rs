@@ -14,8 +14,10 @@
 //!   network sensor (no user) on the same host.
 //!
 //! Windows are compact (the memory target is a few hundred bytes each):
-//! interned strings, the uid as 16 bytes, factor details boxed and only
-//! allocated when a factor applies.
+//! interned strings, the uid as 16 bytes, every time but the anchor as a
+//! 32-bit offset from it (TimeWindow is at most [`MAX_WINDOW_MS`], and no
+//! contributing event lies further than it from the anchor), factor
+//! details boxed and only allocated when a factor applies.
 
 use dumpwatch_sdk::collections::{Inline, reserve_one_inline};
 use dumpwatch_sdk::evidence::EvidenceLedger;
@@ -23,6 +25,14 @@ use dumpwatch_sdk::intern::Sym;
 use serde::{Deserialize, Serialize};
 
 use crate::observe::{Candidate, Leg, flag};
+
+/// The longest TimeWindow: every time of a window is held as a 32-bit
+/// offset in milliseconds from its anchor, and RedirectSlack is at most
+/// TimeWindow, so every offset fits.
+pub const MAX_WINDOW_MS: i64 = 24 * 24 * 60 * 60 * 1000;
+
+/// Offset of [`Window::first_dump`] while the window has no dump.
+const NO_DUMP: i32 = i32::MAX;
 
 /// Bits of [`Window::flags`].
 pub mod state {
@@ -55,13 +65,13 @@ pub struct Window {
     pub uid: [u8; 16],
     /// Time of the anchoring client start.
     pub anchor: i64,
-    /// Last instant legs may have (anchor + TimeWindow).
-    pub end: i64,
-    /// Time of the earliest attributed dump; `i64::MAX` when none.
-    pub first_dump: i64,
-    /// Earliest and latest contributing event times.
-    pub start_time: i64,
-    pub end_time: i64,
+    /// Offsets from the anchor of [`Window::end`], [`Window::first_dump`]
+    /// ([`NO_DUMP`] when none), [`Window::start_time`] and
+    /// [`Window::end_time`].
+    end: i32,
+    first_dump: i32,
+    start_time: i32,
+    end_time: i32,
     /// Time and pid of each client start of the window that has a pid
     /// (usually one: held in place).
     pub execs: Inline<(i64, u32), 1>,
@@ -83,16 +93,48 @@ impl Window {
         Window {
             uid,
             anchor: exec.time,
-            end: exec.time.saturating_add(window_ms),
-            first_dump: i64::MAX,
-            start_time: exec.time,
-            end_time: exec.time,
+            end: clamp_offset(window_ms.min(MAX_WINDOW_MS)),
+            first_dump: NO_DUMP,
+            start_time: 0,
+            end_time: 0,
             execs: Inline::new(),
             counts: [0; 3],
             flags,
             ledger: EvidenceLedger::new(),
             factors: None,
         }
+    }
+
+    /// Last instant legs may have (anchor + TimeWindow).
+    pub fn end(&self) -> i64 {
+        self.at(self.end)
+    }
+
+    /// Time of the earliest attributed dump; `i64::MAX` when none.
+    pub fn first_dump(&self) -> i64 {
+        match self.first_dump {
+            NO_DUMP => i64::MAX,
+            offset => self.at(offset),
+        }
+    }
+
+    /// Time of the earliest contributing event.
+    pub fn start_time(&self) -> i64 {
+        self.at(self.start_time)
+    }
+
+    /// Time of the latest contributing event.
+    pub fn end_time(&self) -> i64 {
+        self.at(self.end_time)
+    }
+
+    fn at(&self, offset: i32) -> i64 {
+        self.anchor.saturating_add(i64::from(offset))
+    }
+
+    /// The offset of `time` from the anchor.
+    fn offset(&self, time: i64) -> i32 {
+        clamp_offset(time.saturating_sub(self.anchor))
     }
 
     pub fn has_leg(&self, leg: Leg) -> bool {
@@ -106,7 +148,7 @@ impl Window {
 
     /// Whether a client start at `time` falls inside the window.
     pub fn covers(&self, time: i64) -> bool {
-        (self.anchor..=self.end).contains(&time)
+        (self.anchor..=self.end()).contains(&time)
     }
 
     /// Whether the dump or egress `candidate` belongs to this window of
@@ -116,8 +158,8 @@ impl Window {
             Leg::Exec => false,
             Leg::Dump => self.attributed(user, candidate, slack_ms),
             Leg::Egress => {
-                candidate.time >= self.first_dump
-                    && candidate.time <= self.end
+                candidate.time >= self.first_dump()
+                    && candidate.time <= self.end()
                     && (candidate.has(flag::SENSOR) || self.attributed(user, candidate, slack_ms))
             }
         }
@@ -125,7 +167,7 @@ impl Window {
 
     fn attributed(&self, user: &Sym, candidate: &Candidate, slack_ms: i64) -> bool {
         let time = candidate.time;
-        if time > self.end {
+        if time > self.end() {
             return false;
         }
         if time >= self.anchor && candidate.user.as_ref() == Some(user) {
@@ -154,8 +196,9 @@ impl Window {
         let count = &mut self.counts[usize::from(leg.index())];
         *count = count.saturating_add(1);
         self.flags |= u16::from(leg.bit()) | state::CHANGED;
-        self.start_time = self.start_time.min(candidate.time);
-        self.end_time = self.end_time.max(candidate.time);
+        let offset = self.offset(candidate.time);
+        self.start_time = self.start_time.min(offset);
+        self.end_time = self.end_time.max(offset);
         let order = (candidate.time, candidate.key);
         match leg {
             Leg::Exec => {
@@ -176,7 +219,7 @@ impl Window {
                 }
             }
             Leg::Dump => {
-                self.first_dump = self.first_dump.min(candidate.time);
+                self.first_dump = self.first_dump.min(offset);
                 if candidate.has(flag::HOME_DUMP) {
                     self.flags |= state::HOME_DUMP;
                     let path = match &*candidate.evidence.detail {
@@ -202,4 +245,12 @@ impl Window {
     pub fn uid_hex(&self) -> String {
         dumpwatch_sdk::uid::to_hex(&self.uid)
     }
+}
+
+/// An offset in milliseconds as held. Every offset a window meets lies
+/// within ±[`MAX_WINDOW_MS`] (see the module docs); the clamp only keeps a
+/// broken invariant from wrapping, and stays below [`NO_DUMP`].
+fn clamp_offset(ms: i64) -> i32 {
+    let limit = i64::from(NO_DUMP) - 1;
+    ms.clamp(-limit, limit) as i32
 }

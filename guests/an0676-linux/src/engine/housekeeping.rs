@@ -59,9 +59,9 @@ impl Engine {
         for entry in &mut host_state.users {
             let before = entry.windows.len();
             entry.windows.retain(|window| {
-                let keep = window.end.saturating_add(retention) >= watermark;
+                let keep = window.end().saturating_add(retention) >= watermark;
                 if keep {
-                    earliest_end = earliest_end.min(window.end);
+                    earliest_end = earliest_end.min(window.end());
                 }
                 keep
             });
@@ -218,6 +218,6 @@ fn next_due(host_state: &HostState, slack: i64, retention: i64) -> i64 {
         .users
         .iter()
         .flat_map(|entry| entry.windows.iter())
-        .map(|window| window.end.saturating_add(retention).saturating_add(1));
+        .map(|window| window.end().saturating_add(retention).saturating_add(1));
     pending.chain(windows).min().unwrap_or(i64::MAX)
 }

@@ -255,7 +255,7 @@ impl Engine {
                         h.users
                             .iter()
                             .flat_map(|e| e.windows.iter())
-                            .filter(|w| w.end >= self.watermark)
+                            .filter(|w| w.end() >= self.watermark)
                             .count()
                     }
                 })
@@ -269,7 +269,7 @@ impl Engine {
         for (host, host_state) in &self.hosts {
             for entry in &host_state.users {
                 for window in &entry.windows {
-                    if window.end >= self.watermark {
+                    if window.end() >= self.watermark {
                         open.push((window.anchor, host, &entry.user, window));
                     }
                 }
@@ -283,7 +283,7 @@ impl Engine {
             .map(|(_, host, user, window)| WindowRecord {
                 entity: format!("{host}/{user}"),
                 start: window.anchor,
-                end: window.end,
+                end: window.end(),
                 legs: [Leg::Exec, Leg::Dump, Leg::Egress]
                     .into_iter()
                     .filter(|leg| window.has_leg(*leg))

@@ -14,7 +14,7 @@ use crate::window::{Window, state};
 
 /// The state format; bump it whenever the encoding of a window, a candidate
 /// or a key changes.
-pub const FORMAT: &str = "an0676/3";
+pub const FORMAT: &str = "an0676/4";
 /// Key space of (host, user) → windows.
 pub const WINDOWS: u8 = 1;
 /// Key space of host → pending events.
@@ -121,7 +121,7 @@ impl Engine {
                 self.changed.push((host.clone(), user.clone()));
             }
             let host_state = self.hosts.entry(host).or_insert_with(HostState::new);
-            let earliest = list.iter().map(|window| window.end).min();
+            let earliest = list.iter().map(|window| window.end()).min();
             host_state.earliest_end = host_state.earliest_end.min(earliest.unwrap_or(i64::MAX));
             host_state.users.push(UserWindows {
                 user,

@@ -112,10 +112,10 @@ impl Engine {
                 if !window.accepts(&entry.user, &leg, config.slack_ms) {
                     continue;
                 }
-                let first_dump = window.first_dump;
+                let first_dump = window.first_dump();
                 if window.add(&leg, config.max_evidence) {
                     touched = true;
-                    if window.first_dump < first_dump {
+                    if window.first_dump() < first_dump {
                         rescan(window, &entry.user, &host_state.pending, config, true);
                     }
                 }
@@ -169,7 +169,7 @@ pub(super) fn place(
     let mut window = Window::new(uid, &exec, config.window_ms);
     window.add(&exec, config.max_evidence);
     rescan(&mut window, user, &host_state.pending, config, false);
-    let end = window.end;
+    let end = window.end();
     host_state.earliest_end = host_state.earliest_end.min(end);
     let windows = &mut host_state.users[slot].windows;
     let at = windows.partition_point(|existing| existing.anchor <= window.anchor);

@@ -121,6 +121,23 @@ fn redirect_slack_longer_than_the_window_is_refused() {
 }
 
 #[test]
+fn a_window_longer_than_its_offsets_can_hold_is_refused() {
+    let longest = crate::window::MAX_WINDOW_MS;
+    let config =
+        Config::from_tunables(&[tunable("TimeWindow", TunableValue::Integer(longest))]).unwrap();
+    assert_eq!(config.window_ms, longest);
+    let errors =
+        Config::from_tunables(&[tunable("TimeWindow", TunableValue::Integer(longest + 1))])
+            .unwrap_err();
+    assert_eq!(errors[0].tunable, "TimeWindow");
+    assert!(
+        errors[0].message.contains("24 days"),
+        "{}",
+        errors[0].message
+    );
+}
+
+#[test]
 fn subscriptions_are_tight() {
     let subs = Config::default().subscriptions();
     let find = |class: EventClass, field: &str| {

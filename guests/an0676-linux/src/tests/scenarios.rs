@@ -726,3 +726,34 @@ fn max_open_windows_evicts_the_oldest() {
     let oldest = a.inspect(1).windows[0].start;
     assert!(oldest > T0 + 30, "the oldest were evicted: {oldest}");
 }
+
+#[test]
+fn the_longest_window_keeps_its_times_exact_to_the_millisecond() {
+    let longest = crate::window::MAX_WINDOW_MS;
+    let mut a = analytic(vec![tunable("TimeWindow", TunableValue::Integer(longest))]);
+    let events = vec![
+        exec("e1", T0, "db-01", "alice", 1001, 500, "pg_dump"),
+        dump(
+            "d1",
+            T0 + longest,
+            "db-01",
+            "alice",
+            1001,
+            500,
+            "/tmp/x.sql",
+        ),
+        // One millisecond past the window's end: not attributed.
+        dump(
+            "d2",
+            T0 + longest + 1,
+            "db-01",
+            "alice",
+            1001,
+            500,
+            "/tmp/y.sql",
+        ),
+    ];
+    let finding = latest(&run(&mut a, events)).into_values().next().unwrap();
+    assert_eq!(evidence_ids(&finding), ["e1", "d1"]);
+    assert_eq!((finding.start_time, finding.end_time), (T0, T0 + longest));
+}
