@@ -78,7 +78,7 @@ fn main() {
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("set by cargo"));
     let target_dir = out_dir.join("guest-target");
 
-    for p in ["guests", "wit", "Cargo.lock"] {
+    for p in ["guests", "wit", "Cargo.lock", "Cargo.toml"] {
         println!("cargo:rerun-if-changed={}", root.join(p).display());
     }
 

@@ -52,27 +52,34 @@ impl Engine {
         let Some(host_state) = self.hosts.get_mut(host) else {
             return;
         };
-        // 2. Retained windows past LateRetention.
+        // 2. Retained windows past LateRetention. Only walked when one may
+        // be (`earliest_end` is a lower bound of the windows' ends), so a
+        // host visited for its pending events, with thousands of windows
+        // open, costs what its pending events cost.
         let retention = self.config.late_retention_ms;
-        let mut dropped = 0;
-        let mut earliest_end = i64::MAX;
-        for entry in &mut host_state.users {
-            let before = entry.windows.len();
-            entry.windows.retain(|window| {
-                let keep = window.end().saturating_add(retention) >= watermark;
-                if keep {
-                    earliest_end = earliest_end.min(window.end());
+        if host_state.earliest_end.saturating_add(retention) < watermark {
+            let mut dropped = 0;
+            let mut earliest_end = i64::MAX;
+            for entry in &mut host_state.users {
+                let before = entry.windows.len();
+                entry.windows.retain(|window| {
+                    let keep = window.end().saturating_add(retention) >= watermark;
+                    if keep {
+                        earliest_end = earliest_end.min(window.end());
+                    }
+                    keep
+                });
+                if entry.windows.len() != before {
+                    dropped += before - entry.windows.len();
+                    self.dirty_windows.mark((host.clone(), entry.user.clone()));
+                    trim(&mut entry.windows);
                 }
-                keep
-            });
-            if entry.windows.len() != before {
-                dropped += before - entry.windows.len();
-                self.dirty_windows.mark((host.clone(), entry.user.clone()));
             }
+            host_state.users.retain(|entry| !entry.windows.is_empty());
+            host_state.earliest_end = earliest_end;
+            self.window_count -= dropped;
+            trim(&mut host_state.users);
         }
-        host_state.users.retain(|entry| !entry.windows.is_empty());
-        host_state.earliest_end = earliest_end;
-        self.window_count -= dropped;
 
         // 3. Pending dumps and egress no window can claim any more.
         let slack = self.config.slack_ms;
@@ -85,10 +92,6 @@ impl Engine {
             self.dirty_pending.mark(host.clone());
         }
         trim(&mut host_state.pending);
-        for entry in &mut host_state.users {
-            trim(&mut entry.windows);
-        }
-        trim(&mut host_state.users);
 
         // 4. Back on the agenda, or gone.
         if host_state.is_empty() {
@@ -205,7 +208,10 @@ impl Engine {
 }
 
 /// The next time `host_state` needs attention: a pending start becoming
-/// final, a pending event expiring, a retained window expiring.
+/// final, a pending event expiring, a retained window expiring. For the
+/// windows it reads the lower bound of their ends: at worst the host is
+/// visited early, and that visit walks the windows and makes the bound
+/// exact.
 fn next_due(host_state: &HostState, slack: i64, retention: i64) -> i64 {
     let pending = host_state
         .pending
@@ -213,11 +219,16 @@ fn next_due(host_state: &HostState, slack: i64, retention: i64) -> i64 {
         .map(|candidate| match candidate.leg {
             Leg::Exec => candidate.time,
             Leg::Dump | Leg::Egress => candidate.time.saturating_add(slack).saturating_add(1),
-        });
-    let windows = host_state
-        .users
-        .iter()
-        .flat_map(|entry| entry.windows.iter())
-        .map(|window| window.end().saturating_add(retention).saturating_add(1));
-    pending.chain(windows).min().unwrap_or(i64::MAX)
+        })
+        .min()
+        .unwrap_or(i64::MAX);
+    let windows = if host_state.users.is_empty() {
+        i64::MAX
+    } else {
+        host_state
+            .earliest_end
+            .saturating_add(retention)
+            .saturating_add(1)
+    };
+    pending.min(windows)
 }

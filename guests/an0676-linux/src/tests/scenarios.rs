@@ -757,3 +757,44 @@ fn the_longest_window_keeps_its_times_exact_to_the_millisecond() {
     assert_eq!(evidence_ids(&finding), ["e1", "d1"]);
     assert_eq!((finding.start_time, finding.end_time), (T0, T0 + longest));
 }
+
+#[test]
+fn each_retained_window_of_a_host_goes_exactly_at_its_end_plus_late_retention() {
+    let mut a = analytic(vec![]);
+    let window = 10 * MIN;
+    let retention = 60 * MIN;
+    let mut events = vec![
+        exec("e1", T0, "db-01", "alice", 1001, 500, "pg_dump"),
+        exec("e2", T0 + 3 * MIN, "db-01", "bob", 1002, 600, "pg_dump"),
+    ];
+    // Pending dumps of other users keep the host due all along, so it is
+    // visited many times before either window expires.
+    for i in 0..20 {
+        events.push(dump(
+            &format!("d{i}"),
+            T0 + i * 4 * MIN,
+            "db-01",
+            "carol",
+            1003,
+            700,
+            "/tmp/c.sql",
+        ));
+    }
+    drop(a.process(events));
+    for step in 1..=17 {
+        drop(a.advance(T0 + step * 4 * MIN));
+        assert_eq!(a.engine().window_count(), 2, "both retained at step {step}");
+    }
+    drop(a.advance(T0 + window + retention));
+    assert_eq!(
+        a.engine().window_count(),
+        2,
+        "alice's kept up to its last instant"
+    );
+    drop(a.advance(T0 + window + retention + 1));
+    assert_eq!(a.engine().window_count(), 1, "alice's gone, bob's kept");
+    drop(a.advance(T0 + 3 * MIN + window + retention));
+    assert_eq!(a.engine().window_count(), 1);
+    drop(a.advance(T0 + 3 * MIN + window + retention + 1));
+    assert_eq!(a.engine().window_count(), 0);
+}
