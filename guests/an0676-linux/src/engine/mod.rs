@@ -28,7 +28,8 @@
 //! Housekeeping is driven by an agenda ordered by the next time each host
 //! needs attention (a pending start becoming final, a pending event expiring,
 //! a retained window expiring), so `advance` costs nothing for hosts with
-//! nothing due.
+//! nothing due; and a host that is due walks its windows only when its
+//! lower bound of their ends says one may have expired.
 
 mod housekeeping;
 pub mod persist;
