@@ -93,7 +93,7 @@ impl Window {
         Window {
             uid,
             anchor: exec.time,
-            end: clamp_offset(window_ms.min(MAX_WINDOW_MS)),
+            end: clamp_offset(window_ms),
             first_dump: NO_DUMP,
             start_time: 0,
             end_time: 0,

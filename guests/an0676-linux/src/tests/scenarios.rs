@@ -763,11 +763,13 @@ fn each_retained_window_of_a_host_goes_exactly_at_its_end_plus_late_retention() 
     let mut a = analytic(vec![]);
     let window = 10 * MIN;
     let retention = 60 * MIN;
+    let alice_gone = T0 + window + retention + 1;
+    let bob_gone = T0 + 3 * MIN + window + retention + 1;
     let mut events = vec![
         exec("e1", T0, "db-01", "alice", 1001, 500, "pg_dump"),
         exec("e2", T0 + 3 * MIN, "db-01", "bob", 1002, 600, "pg_dump"),
     ];
-    // Pending dumps of other users keep the host due all along, so it is
+    // Pending dumps of another user keep the host due all along, so it is
     // visited many times before either window expires.
     for i in 0..20 {
         events.push(dump(
@@ -783,18 +785,54 @@ fn each_retained_window_of_a_host_goes_exactly_at_its_end_plus_late_retention() 
     drop(a.process(events));
     for step in 1..=17 {
         drop(a.advance(T0 + step * 4 * MIN));
-        assert_eq!(a.engine().window_count(), 2, "both retained at step {step}");
     }
-    drop(a.advance(T0 + window + retention));
-    assert_eq!(
-        a.engine().window_count(),
-        2,
-        "alice's kept up to its last instant"
-    );
-    drop(a.advance(T0 + window + retention + 1));
-    assert_eq!(a.engine().window_count(), 1, "alice's gone, bob's kept");
-    drop(a.advance(T0 + 3 * MIN + window + retention));
-    assert_eq!(a.engine().window_count(), 1);
-    drop(a.advance(T0 + 3 * MIN + window + retention + 1));
+    // A late dump finds alice's window at the last instant it is kept ...
+    drop(a.advance(alice_gone - 1));
+    let late = a.process(vec![dump(
+        "la1",
+        T0 + MIN,
+        "db-01",
+        "alice",
+        1001,
+        500,
+        "/tmp/a.sql",
+    )]);
+    assert_eq!(late.len(), 1);
+    assert_eq!(evidence_ids(&late[0]), ["e1", "la1"]);
+    // ... and not one millisecond later, while bob's is still kept.
+    drop(a.advance(alice_gone));
+    let too_late = a.process(vec![dump(
+        "la2",
+        T0 + 2 * MIN,
+        "db-01",
+        "alice",
+        1001,
+        500,
+        "/tmp/a2.sql",
+    )]);
+    assert!(too_late.is_empty(), "{too_late:?}");
+    drop(a.advance(bob_gone - 1));
+    let late = a.process(vec![dump(
+        "lb1",
+        T0 + 4 * MIN,
+        "db-01",
+        "bob",
+        1002,
+        600,
+        "/tmp/b.sql",
+    )]);
+    assert_eq!(late.len(), 1);
+    assert_eq!(evidence_ids(&late[0]), ["e2", "lb1"]);
+    drop(a.advance(bob_gone));
     assert_eq!(a.engine().window_count(), 0);
+    let too_late = a.process(vec![dump(
+        "lb2",
+        T0 + 5 * MIN,
+        "db-01",
+        "bob",
+        1002,
+        600,
+        "/tmp/b2.sql",
+    )]);
+    assert!(too_late.is_empty(), "{too_late:?}");
 }
