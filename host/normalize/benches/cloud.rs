@@ -11,7 +11,8 @@
 //! records (`tests/fixtures`), varied so that ids, addresses and sizes
 //! differ from record to record. After criterion's own report (wall
 //! time), a table gives MB/s, events/s and the ratio to the baseline for
-//! every pair, from the median thread CPU time of 9 runs each.
+//! every pair, from the best thread CPU time of alternating runs (`common`;
+//! `DUMPWATCH_TABLE_ONLY=1` prints the table alone).
 //!
 //! `cargo bench -p dumpwatch-normalize --bench cloud`
 
@@ -21,6 +22,8 @@ use std::time::Duration;
 use criterion::{Criterion, Throughput};
 use dumpwatch_normalize::{DecodeContext, Format, Output, RecordPos, decoder};
 use serde::de::IgnoredAny;
+
+mod common;
 
 // The allocator the dumpwatch binary uses (normalizing allocates small
 // strings for every event), so the figures are the product's.
@@ -293,34 +296,6 @@ fn streams() -> Vec<Stream> {
     ]
 }
 
-/// CPU time of the calling thread: unlike wall time, it does not count
-/// the time the thread waits for a core, so pairs measured on a busy
-/// shared machine stay comparable.
-fn thread_cpu_time() -> Duration {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime only writes the timespec it is given, which
-    // lives on this stack frame for the whole call.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32)
-}
-
-/// Median thread CPU time of a few runs.
-fn cpu_median(f: impl Fn() -> u64) -> Duration {
-    let mut runs: Vec<Duration> = (0..9)
-        .map(|_| {
-            let t = thread_cpu_time();
-            black_box(f());
-            thread_cpu_time().saturating_sub(t)
-        })
-        .collect();
-    runs.sort_unstable();
-    runs[runs.len() / 2]
-}
-
 fn main() {
     let streams = streams();
     for s in &streams {
@@ -332,12 +307,24 @@ fn main() {
         );
     }
 
+    if !common::table_only() {
+        run_criterion(&streams);
+        // Only a full run prints the table (not `--profile-time`,
+        // `--list`, a filter or `--test`).
+        if std::env::args().skip(1).any(|a| a != "--bench") {
+            return;
+        }
+    }
+    table(&streams);
+}
+
+fn run_criterion(streams: &[Stream]) {
     let mut c = Criterion::default()
         .sample_size(20)
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .configure_from_args();
-    for s in &streams {
+    for s in streams {
         let mut g = c.benchmark_group(s.name);
         g.throughput(Throughput::Bytes(s.bytes.len() as u64));
         g.bench_function("normalize", |b| b.iter(|| normalize(s.format, &s.bytes)));
@@ -345,31 +332,15 @@ fn main() {
         g.finish();
     }
     c.final_summary();
-    // Only a full run prints the table (not `--profile-time`, `--list`, a
-    // filter or `--test`).
-    if std::env::args().skip(1).any(|a| a != "--bench") {
-        return;
-    }
+}
 
-    println!();
-    println!(
-        "{:<22} {:>7} {:>9} {:>10} {:>11} {:>12} {:>7}",
-        "stream", "MB", "events", "norm MB/s", "events/s", "base MB/s", "ratio"
-    );
-    for s in &streams {
-        let mb = s.bytes.len() as f64 / 1e6;
-        let norm = cpu_median(|| normalize(s.format, &s.bytes)).as_secs_f64();
-        let base = cpu_median(|| (s.baseline.1)(&s.bytes)).as_secs_f64();
-        println!(
-            "{:<22} {:>7.1} {:>9} {:>10.0} {:>11.0} {:>12.0} {:>6.2}x  (baseline: {})",
-            s.name,
-            mb,
-            s.events,
-            mb / norm,
-            s.events as f64 / norm,
-            mb / base,
-            base / norm,
-            s.baseline.0,
+fn table(streams: &[Stream]) {
+    common::header();
+    for s in streams {
+        let (norm, base, events) = common::paired(
+            || normalize(s.format, &s.bytes),
+            || (s.baseline.1)(&s.bytes),
         );
+        common::row(s.name, s.bytes.len(), events, norm, base, s.baseline.0);
     }
 }

@@ -13,14 +13,17 @@
 //!
 //! `cargo bench -p dumpwatch-normalize --bench endpoint` prints criterion's
 //! throughput per benchmark, then a summary table with MB/s, events/s and
-//! the normalizer/baseline ratio (median of a few timed passes).
+//! the normalizer/baseline ratio (`common`: best thread CPU time of
+//! alternating runs; `DUMPWATCH_TABLE_ONLY=1` prints the table alone).
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use criterion::{Criterion, Throughput};
 use dumpwatch_normalize::{DecodeContext, Format, Output, RecordPos};
 use serde::de::IgnoredAny;
+
+mod common;
 
 /// Size each synthetic stream is grown to.
 // The allocator the dumpwatch binary uses (normalizing allocates small
@@ -224,47 +227,30 @@ fn criterion_benches(c: &mut Criterion, cases: &[Case]) {
     }
 }
 
-/// Median wall time of `runs` calls of `f`.
-fn median_time(runs: usize, mut f: impl FnMut() -> u64) -> (Duration, u64) {
-    let mut times = Vec::with_capacity(runs);
-    let mut count = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        count = black_box(f());
-        times.push(t.elapsed());
-    }
-    times.sort();
-    (times[runs / 2], count)
-}
-
 fn summary(cases: &[Case]) {
-    println!();
-    println!(
-        "{:<20} {:>7} {:>10} {:>12} {:>12} {:>8}",
-        "stream", "MB", "events", "norm MB/s", "norm ev/s", "ratio"
-    );
+    common::header();
     for case in cases {
-        let mb = case.input.len() as f64 / 1e6;
-        let (t_norm, events) = median_time(7, || normalize(case.format, &case.input));
-        let (t_base, _) = median_time(7, || (case.baseline)(&case.input));
-        let norm_mbs = mb / t_norm.as_secs_f64();
-        let base_mbs = mb / t_base.as_secs_f64();
-        println!(
-            "{:<20} {:>7.1} {:>10} {:>12.0} {:>12.0} {:>7.2}x   (baseline {}: {:.0} MB/s)",
+        let (norm, base, events) = common::paired(
+            || normalize(case.format, &case.input),
+            || (case.baseline)(&case.input),
+        );
+        common::row(
             case.name,
-            mb,
+            case.input.len(),
             events,
-            norm_mbs,
-            events as f64 / t_norm.as_secs_f64(),
-            norm_mbs / base_mbs,
+            norm,
+            base,
             case.baseline_name,
-            base_mbs,
         );
     }
 }
 
 fn main() {
     let cases = cases();
+    if common::table_only() {
+        summary(&cases);
+        return;
+    }
     let mut c = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_secs(1))

@@ -9,10 +9,11 @@
 //! normalizers: at least 0.5x of the IgnoredAny speed).
 
 use std::hint::black_box;
-use std::time::Instant;
 
 use criterion::{Criterion, Throughput, criterion_group};
 use dumpwatch_normalize::{DecodeContext, Format, Output, RecordPos, decoder};
+
+mod common;
 
 // The allocator the dumpwatch binary uses (normalizing allocates small
 // strings for every event), so the figures are the product's.
@@ -264,45 +265,22 @@ fn bench(c: &mut Criterion) {
     }
 }
 
-/// Best of a few runs, in seconds.
-fn best_of(runs: usize, mut f: impl FnMut() -> u64) -> (f64, u64) {
-    let mut best = f64::MAX;
-    let mut n = 0;
-    for _ in 0..runs {
-        let t = Instant::now();
-        n = black_box(f());
-        best = best.min(t.elapsed().as_secs_f64());
-    }
-    (best, n)
-}
-
 fn summary() {
-    println!("\nsummary (best of 5 runs per stream)");
-    println!(
-        "{:<14} {:>7} {:>9} {:>12} {:>14} {:>12} {:>7}",
-        "stream", "MB", "events", "norm MB/s", "norm events/s", "base MB/s", "ratio"
-    );
+    common::header();
     for s in streams() {
-        let mb = s.bytes.len() as f64 / 1e6;
-        let (tn, events) = best_of(5, || normalize(s.format, &s.bytes));
-        let (tb, _) = best_of(5, || (s.baseline)(&s.bytes));
-        println!(
-            "{:<14} {:>7.2} {:>9} {:>12.1} {:>14.0} {:>12.1} {:>6.2}x  (baseline: {})",
-            s.name,
-            mb,
-            events,
-            mb / tn,
-            events as f64 / tn,
-            mb / tb,
-            tb / tn,
-            s.baseline_name
-        );
+        let (norm, base, events) =
+            common::paired(|| normalize(s.format, &s.bytes), || (s.baseline)(&s.bytes));
+        common::row(s.name, s.bytes.len(), events, norm, base, s.baseline_name);
     }
 }
 
 criterion_group!(benches, bench);
 
 fn main() {
+    if common::table_only() {
+        summary();
+        return;
+    }
     benches();
     summary();
     Criterion::default().configure_from_args().final_summary();

@@ -22,6 +22,7 @@ pub mod auditd;
 pub mod cloudtrail;
 mod detect;
 mod format;
+mod json_cursor;
 mod json_fields;
 mod json_records;
 mod json_scalar;

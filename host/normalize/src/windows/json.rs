@@ -13,7 +13,9 @@
 //!   `dns.question.name`, `user.name` …): read field by field, so a record
 //!   with some fields moved and some not is read whole.
 //!
-//! Records are deserialized in one pass by a map visitor that dispatches
+//! Records are read by the cursor of [`super::json_fast`] where it can, and
+//! otherwise (a malformed record, a shape it leaves to serde) by serde.
+//! The serde path deserializes a record in one pass by a map visitor that dispatches
 //! each key: the few system keys, the nested Winlogbeat objects, event-data
 //! names the mapping uses (borrowed, no copy unless escaped), and nothing
 //! else (skipped without allocation). The visitors write into one
@@ -59,7 +61,11 @@ impl Decoder for WindowsJsonDecoder {
         let mapper = &mut self.mapper;
         self.stream.push(line, pos, out, &mut |bytes, pos, out| {
             let mut rec = WinRecord::default();
-            crate::json_records::parse_seed(bytes, RecordSeed(&mut rec))?;
+            if !super::json_fast::read(bytes, &mut rec) {
+                // The cursor bailed: serde decides, and words any error.
+                rec = WinRecord::default();
+                serde_record(bytes, &mut rec)?;
+            }
             mapper.map(&mut rec, bytes, pos, out);
             Ok(())
         });
@@ -72,6 +78,15 @@ impl Decoder for WindowsJsonDecoder {
     fn oldest_pending(&self) -> Option<RecordPos> {
         self.stream.oldest_pending()
     }
+}
+
+/// Read a record through serde: the path of every record the cursor
+/// leaves (and the one that words errors).
+pub(super) fn serde_record<'a>(
+    bytes: &'a [u8],
+    rec: &mut WinRecord<'a>,
+) -> Result<(), serde_json::Error> {
+    crate::json_records::parse_seed(bytes, RecordSeed(rec))
 }
 
 /// Reads a Windows JSON record of any of the three shapes into the
@@ -187,20 +202,22 @@ fn take_dns<'a>(ecs: &mut EcsFields<'a>, d: EcsDns<'a>) {
     if let Some(q) = d.question {
         ecs.dns_question_name = text(q.name);
     }
-    let mut push = |s: &str| {
-        if let Some(ip) = parse_ip(s)
-            && !ecs.answers.contains(&ip)
-        {
-            ecs.answers.push(ip);
-        }
-    };
     for a in d.answers.into_iter().flatten() {
         if let Some(data) = a.data {
-            push(data.as_str());
+            add_answer(ecs, data.as_str());
         }
     }
     for ip in d.resolved_ip.into_iter().flatten() {
-        push(ip.as_str());
+        add_answer(ecs, ip.as_str());
+    }
+}
+
+/// Keep a DNS answer that is an address, once.
+pub(super) fn add_answer(ecs: &mut EcsFields<'_>, s: &str) {
+    if let Some(ip) = parse_ip(s)
+        && !ecs.answers.contains(&ip)
+    {
+        ecs.answers.push(ip);
     }
 }
 

@@ -1,0 +1,517 @@
+//! A validating pull reader of one JSON record: the fast path of the JSON
+//! normalizers.
+//!
+//! serde reads a record through layers a normalizer does not need: every
+//! key becomes a value handed to a visitor, every field an `Option` of a
+//! scalar type, every skipped value a call through `IgnoredAny`. This
+//! cursor walks the record's bytes where they lie: a key is a slice
+//! matched in place, a value is read as text only when the normalizer
+//! wants it, and everything else is skipped by a scanner that finds the
+//! end of a string sixteen bytes at a time.
+//!
+//! It accepts only what serde_json accepts, with the same meaning: the
+//! same whitespace, string escapes, number grammar and literals, and
+//! nothing after the value but whitespace. Whatever it is not sure of
+//! (a malformed record, an escaped key, a number that is not a plain
+//! unsigned integer where text is read, a surrogate escape, deep nesting)
+//! it gives up on with [`Bail`], and the caller reads the record again
+//! with serde, which decides, and words the error if there is one. So the
+//! fast path changes no result, and error texts stay serde_json's.
+//!
+//! The text must be UTF-8 already (the callers check each record once, in
+//! bulk), which is why the cursor takes a `&str`.
+
+use std::borrow::Cow;
+
+/// The cursor gave up: the record goes to the serde path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Bail;
+
+/// A fast-path result.
+pub(crate) type Fast<T> = Result<T, Bail>;
+
+/// A JSON string as it lies in the input, between its quotes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Str<'a> {
+    raw: &'a str,
+    escaped: bool,
+}
+
+impl<'a> Str<'a> {
+    /// The text between the quotes, escapes undecoded.
+    pub(crate) fn raw(self) -> &'a str {
+        self.raw
+    }
+
+    /// The text between the quotes when it has no escapes (so it is the
+    /// string's value), else `Bail`: keys are matched this way.
+    pub(crate) fn plain(self) -> Fast<&'a str> {
+        if self.escaped {
+            Err(Bail)
+        } else {
+            Ok(self.raw)
+        }
+    }
+
+    /// The string's value: borrowed when it has no escapes, decoded
+    /// otherwise. Surrogate escapes bail (serde_json's rules for lone
+    /// surrogates are its own to apply).
+    pub(crate) fn decode(self) -> Fast<Cow<'a, str>> {
+        if !self.escaped {
+            return Ok(Cow::Borrowed(self.raw));
+        }
+        let bytes = self.raw.as_bytes();
+        let mut out = String::with_capacity(bytes.len());
+        let mut start = 0;
+        let mut i = 0;
+        while let Some(off) = memchr::memchr(b'\\', &bytes[i..]) {
+            let at = i + off;
+            out.push_str(&self.raw[start..at]);
+            // The scanner checked every escape: a character follows each
+            // backslash, and four hex digits follow each `\u`.
+            let c = match bytes.get(at + 1).copied().ok_or(Bail)? {
+                b'"' => '"',
+                b'\\' => '\\',
+                b'/' => '/',
+                b'b' => '\u{8}',
+                b'f' => '\u{c}',
+                b'n' => '\n',
+                b'r' => '\r',
+                b't' => '\t',
+                b'u' => {
+                    let hex = self.raw.get(at + 2..at + 6).ok_or(Bail)?;
+                    let code = u32::from_str_radix(hex, 16).map_err(|_| Bail)?;
+                    i = at + 6;
+                    start = i;
+                    out.push(char::from_u32(code).ok_or(Bail)?);
+                    continue;
+                }
+                _ => return Err(Bail),
+            };
+            out.push(c);
+            i = at + 2;
+            start = i;
+        }
+        out.push_str(&self.raw[start..]);
+        Ok(Cow::Owned(out))
+    }
+}
+
+/// The reading position in one record.
+pub(crate) struct Cursor<'a> {
+    text: &'a str,
+    pos: usize,
+}
+
+/// Deepest nesting the skipper follows; deeper values go to serde.
+const MAX_DEPTH: u32 = 128;
+
+impl<'a> Cursor<'a> {
+    pub(crate) fn new(text: &'a str) -> Self {
+        Cursor { text, pos: 0 }
+    }
+
+    fn bytes(&self) -> &'a [u8] {
+        self.text.as_bytes()
+    }
+
+    /// The next byte after whitespace (serde_json's four), not consumed.
+    fn peek(&mut self) -> Fast<u8> {
+        let b = self.bytes();
+        while let Some(&c) = b.get(self.pos) {
+            if !matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
+                return Ok(c);
+            }
+            self.pos += 1;
+        }
+        Err(Bail)
+    }
+
+    /// Consume `c` after whitespace.
+    fn expect(&mut self, c: u8) -> Fast<()> {
+        if self.peek()? == c {
+            self.pos += 1;
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// Enter an object: `{` after whitespace. Then read its keys with
+    /// [`Cursor::next_key`], starting with `first` true.
+    pub(crate) fn object(&mut self) -> Fast<()> {
+        self.expect(b'{')
+    }
+
+    /// Whether the next value is `null`, consuming it if so.
+    pub(crate) fn null(&mut self) -> Fast<bool> {
+        if self.peek()? == b'n' {
+            self.literal(b"null")?;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// The next key of the object being read and its `:`, or `None` at
+    /// its end. `first` tracks whether a member was read (the comma).
+    pub(crate) fn next_key(&mut self, first: &mut bool) -> Fast<Option<Str<'a>>> {
+        let c = self.peek()?;
+        if c == b'}' {
+            self.pos += 1;
+            return Ok(None);
+        }
+        if !*first {
+            if c != b',' {
+                return Err(Bail);
+            }
+            self.pos += 1;
+        }
+        *first = false;
+        self.expect(b'"')?;
+        let key = self.string_body()?;
+        self.expect(b':')?;
+        Ok(Some(key))
+    }
+
+    /// Enter an array: `[` after whitespace; read its elements with
+    /// [`Cursor::next_element`].
+    pub(crate) fn array(&mut self) -> Fast<()> {
+        self.expect(b'[')
+    }
+
+    /// Whether another element follows (its comma consumed), `false` at
+    /// the array's end (consumed).
+    pub(crate) fn next_element(&mut self, first: &mut bool) -> Fast<bool> {
+        let c = self.peek()?;
+        if c == b']' {
+            self.pos += 1;
+            return Ok(false);
+        }
+        if !*first {
+            if c != b',' {
+                return Err(Bail);
+            }
+            self.pos += 1;
+            // `[1,]` is an error to serde_json.
+            if self.peek()? == b']' {
+                return Err(Bail);
+            }
+        }
+        *first = false;
+        Ok(true)
+    }
+
+    /// The end of the record: nothing but whitespace left.
+    pub(crate) fn end(&mut self) -> Fast<()> {
+        match self.peek() {
+            Err(Bail) => Ok(()),
+            Ok(_) => Err(Bail),
+        }
+    }
+
+    /// A string value.
+    pub(crate) fn string(&mut self) -> Fast<Str<'a>> {
+        self.expect(b'"')?;
+        self.string_body()
+    }
+
+    /// A scalar read as text, as the normalizers' `Text` reads it and
+    /// empty text filtered out: a string's value, `true`/`false`, a plain
+    /// unsigned integer's digits; `None` for `null`, an empty string, or
+    /// an object or array (skipped). Other numbers bail (their text is
+    /// serde_json's to render).
+    pub(crate) fn text(&mut self) -> Fast<Option<Cow<'a, str>>> {
+        let v = match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                self.string_body()?.decode()?
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                return Ok(None);
+            }
+            b't' => {
+                self.literal(b"true")?;
+                Cow::Borrowed("true")
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                Cow::Borrowed("false")
+            }
+            b'0'..=b'9' => Cow::Borrowed(self.unsigned()?.0),
+            b'{' | b'[' => {
+                self.skip()?;
+                return Ok(None);
+            }
+            _ => return Err(Bail),
+        };
+        Ok((!v.is_empty()).then_some(v))
+    }
+
+    /// A non-negative integer as the normalizers' `Num` reads it: a plain
+    /// JSON integer, or a decimal or `0x` hex string; `None` for `null`,
+    /// booleans, other strings, objects and arrays. Negative and
+    /// fractional numbers bail.
+    pub(crate) fn num(&mut self) -> Fast<Option<u64>> {
+        Ok(match self.peek()? {
+            b'0'..=b'9' => Some(self.unsigned()?.1),
+            b'"' => {
+                self.pos += 1;
+                crate::json_scalar::parse_uint(&self.string_body()?.decode()?)
+            }
+            b'n' => {
+                self.literal(b"null")?;
+                None
+            }
+            b't' => {
+                self.literal(b"true")?;
+                None
+            }
+            b'f' => {
+                self.literal(b"false")?;
+                None
+            }
+            b'{' | b'[' => {
+                self.skip()?;
+                None
+            }
+            _ => return Err(Bail),
+        })
+    }
+
+    /// A plain unsigned integer (no sign, fraction or exponent, fitting
+    /// a `u64`): its digits and value. Anything else bails.
+    pub(crate) fn unsigned(&mut self) -> Fast<(&'a str, u64)> {
+        self.peek()?;
+        let b = self.bytes();
+        let start = self.pos;
+        let mut end = start;
+        while b.get(end).is_some_and(u8::is_ascii_digit) {
+            end += 1;
+        }
+        let digits = &self.text[start..end];
+        // serde_json: one leading zero only; a fraction or exponent makes
+        // a float, whose text is not the input's.
+        if digits.is_empty()
+            || (digits.len() > 1 && digits.starts_with('0'))
+            || matches!(b.get(end), Some(b'.' | b'e' | b'E'))
+        {
+            return Err(Bail);
+        }
+        let value = digits.parse::<u64>().map_err(|_| Bail)?;
+        self.pos = end;
+        Ok((digits, value))
+    }
+
+    /// Skip one value of any kind, checking it as serde_json's
+    /// `IgnoredAny` does.
+    pub(crate) fn skip(&mut self) -> Fast<()> {
+        // Open containers, innermost in bit 0: 1 for an object.
+        let mut stack: u128 = 0;
+        let mut depth: u32 = 0;
+        loop {
+            // One value.
+            match self.peek()? {
+                b'"' => {
+                    self.pos += 1;
+                    self.string_body()?;
+                }
+                b'n' => self.literal(b"null")?,
+                b't' => self.literal(b"true")?,
+                b'f' => self.literal(b"false")?,
+                b'-' | b'0'..=b'9' => self.skip_number()?,
+                open @ (b'{' | b'[') => {
+                    self.pos += 1;
+                    depth += 1;
+                    if depth > MAX_DEPTH {
+                        return Err(Bail);
+                    }
+                    stack = (stack << 1) | u128::from(open == b'{');
+                    let close = if open == b'{' { b'}' } else { b']' };
+                    if self.peek()? == close {
+                        self.pos += 1;
+                        depth -= 1;
+                        stack >>= 1;
+                    } else {
+                        if open == b'{' {
+                            self.member_key()?;
+                        }
+                        continue;
+                    }
+                }
+                _ => return Err(Bail),
+            }
+            // After a value: a comma and the next member, or closes.
+            loop {
+                if depth == 0 {
+                    return Ok(());
+                }
+                let in_object = stack & 1 == 1;
+                match self.peek()? {
+                    b',' => {
+                        self.pos += 1;
+                        if in_object {
+                            self.member_key()?;
+                        }
+                        break;
+                    }
+                    b'}' if in_object => {}
+                    b']' if !in_object => {}
+                    _ => return Err(Bail),
+                }
+                self.pos += 1;
+                depth -= 1;
+                stack >>= 1;
+            }
+        }
+    }
+
+    /// A member's key and colon, inside a skipped object.
+    fn member_key(&mut self) -> Fast<()> {
+        self.expect(b'"')?;
+        self.string_body()?;
+        self.expect(b':')
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Fast<()> {
+        if self.bytes()[self.pos..].starts_with(word) {
+            self.pos += word.len();
+            Ok(())
+        } else {
+            Err(Bail)
+        }
+    }
+
+    /// A number, checked against JSON's grammar (as serde_json's
+    /// `ignore_integer` does: no range check for a skipped number).
+    fn skip_number(&mut self) -> Fast<()> {
+        let b = self.bytes();
+        let mut i = self.pos;
+        let digits = |i: &mut usize| {
+            let from = *i;
+            while b.get(*i).is_some_and(u8::is_ascii_digit) {
+                *i += 1;
+            }
+            *i - from
+        };
+        if b.get(i) == Some(&b'-') {
+            i += 1;
+        }
+        match b.get(i) {
+            Some(b'0') => {
+                i += 1;
+                if b.get(i).is_some_and(u8::is_ascii_digit) {
+                    return Err(Bail);
+                }
+            }
+            Some(b'1'..=b'9') => {
+                digits(&mut i);
+            }
+            _ => return Err(Bail),
+        }
+        if b.get(i) == Some(&b'.') {
+            i += 1;
+            if digits(&mut i) == 0 {
+                return Err(Bail);
+            }
+        }
+        if matches!(b.get(i), Some(b'e' | b'E')) {
+            i += 1;
+            if matches!(b.get(i), Some(b'+' | b'-')) {
+                i += 1;
+            }
+            if digits(&mut i) == 0 {
+                return Err(Bail);
+            }
+        }
+        self.pos = i;
+        Ok(())
+    }
+
+    /// A string's body, the opening quote consumed: up to and past the
+    /// closing quote, every escape checked, control characters refused.
+    fn string_body(&mut self) -> Fast<Str<'a>> {
+        let b = self.bytes();
+        let start = self.pos;
+        let mut i = start;
+        let mut escaped = false;
+        loop {
+            i = find_special(b, i);
+            match b.get(i) {
+                Some(b'"') => break,
+                Some(b'\\') => {
+                    escaped = true;
+                    match b.get(i + 1) {
+                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
+                        Some(b'u') => {
+                            let hex = b.get(i + 2..i + 6).ok_or(Bail)?;
+                            if !hex.iter().all(u8::is_ascii_hexdigit) {
+                                return Err(Bail);
+                            }
+                            // Surrogates: serde_json's rules (pairs, lone
+                            // halves) are left to it.
+                            if matches!(hex[0], b'd' | b'D')
+                                && matches!(hex[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+                            {
+                                return Err(Bail);
+                            }
+                            i += 6;
+                        }
+                        _ => return Err(Bail),
+                    }
+                }
+                // A control character, or the end of the input.
+                _ => return Err(Bail),
+            }
+        }
+        self.pos = i + 1;
+        Ok(Str {
+            // Both ends are ASCII quotes: char boundaries.
+            raw: &self.text[start..i],
+            escaped,
+        })
+    }
+}
+
+/// The index of the first `"`, `\` or control character (below 0x20) at
+/// or after `i`, or the length.
+fn find_special(b: &[u8], mut i: usize) -> usize {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{
+            __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
+            _mm_or_si128, _mm_set1_epi8,
+        };
+        // SAFETY: SSE2 is part of the x86_64 baseline, and every load
+        // reads 16 bytes that lie within `b` (`i + 16 <= b.len()`).
+        unsafe {
+            let quote = _mm_set1_epi8(b'"' as i8);
+            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let below_space = _mm_set1_epi8(0x1f);
+            while i + 16 <= b.len() {
+                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+                // A byte is a control character when min(byte, 0x1f) is
+                // the byte itself (an unsigned compare SSE2 lacks).
+                let hits = _mm_or_si128(
+                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                    _mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v),
+                );
+                let mask = _mm_movemask_epi8(hits);
+                if mask != 0 {
+                    return i + mask.trailing_zeros() as usize;
+                }
+                i += 16;
+            }
+        }
+    }
+    while let Some(&c) = b.get(i) {
+        if c == b'"' || c == b'\\' || c < 0x20 {
+            return i;
+        }
+        i += 1;
+    }
+    i
+}
+
+#[cfg(test)]
+mod tests;

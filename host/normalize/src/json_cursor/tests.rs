@@ -1,0 +1,254 @@
+//! The cursor against serde_json: whatever the cursor accepts, serde_json
+//! accepts with the same meaning; valid JSON is accepted whole.
+
+use proptest::prelude::*;
+use serde::de::IgnoredAny;
+use serde_json::Value;
+
+use super::*;
+use crate::json_scalar::Text;
+
+/// The cursor's verdict on a whole document as one skipped value.
+fn skips(text: &str) -> Fast<()> {
+    let mut c = Cursor::new(text);
+    c.skip()?;
+    c.end()
+}
+
+fn serde_accepts(text: &str) -> bool {
+    serde_json::from_str::<IgnoredAny>(text).is_ok()
+}
+
+/// What the normalizers' serde path makes of a value read as text.
+fn serde_text(value: &str) -> Option<Option<String>> {
+    let v: Option<Text> = serde_json::from_str(value).ok()?;
+    Some(v.map(|t| t.as_str().to_owned()).filter(|t| !t.is_empty()))
+}
+
+fn cursor_text(value: &str) -> Fast<Option<String>> {
+    let mut c = Cursor::new(value);
+    let t = c.text()?.map(Cow::into_owned);
+    c.end()?;
+    Ok(t)
+}
+
+#[test]
+fn skips_what_serde_accepts_and_bails_on_the_rest() {
+    for ok in [
+        "{}",
+        "[]",
+        " {\"a\" : [1, -2.5e+3, 0, 0.0, true, false, null, \"x\\\"y\\u00e9\"], \"b\":{}}\r\n",
+        "\"\\/\\b\\f\\n\\r\\t\"",
+        "-0",
+        "[[[[]]],{\"\":{\"\":[]}}]",
+        "12345678901234567890123",
+        "1E400",
+    ] {
+        assert_eq!(skips(ok), Ok(()), "{ok}");
+        assert!(serde_accepts(ok), "{ok}");
+    }
+    for bad in [
+        "",
+        "{",
+        "{\"a\":1,}",
+        "[1,]",
+        "[1 2]",
+        "{\"a\" 1}",
+        "{a:1}",
+        "01",
+        "1.",
+        "1e",
+        "-",
+        ".5",
+        "nul",
+        "truex",
+        "\"a\tb\"",
+        "\"\\x\"",
+        "\"\\u12g4\"",
+        "\"abc",
+        "{} {}",
+        "[}",
+        "{]",
+    ] {
+        assert_eq!(skips(bad), Err(Bail), "{bad:?}");
+        assert!(!serde_accepts(bad), "{bad:?}");
+    }
+    // Valid, but left to serde: surrogate escapes, nesting past the limit.
+    assert_eq!(skips("\"\\ud83d\\ude00\""), Err(Bail));
+    let deep = format!("{}{}", "[".repeat(200), "]".repeat(200));
+    assert!(serde_accepts(&deep));
+    assert_eq!(skips(&deep), Err(Bail));
+    let limit = format!("{}{}", "[".repeat(128), "]".repeat(128));
+    assert_eq!(skips(&limit), Ok(()));
+}
+
+#[test]
+fn strings_are_found_across_the_sixteen_byte_blocks() {
+    // A quote, backslash or control character at every offset of a long
+    // string, so both the block scan and the tail find each.
+    for len in 0..70 {
+        let body = "x".repeat(len);
+        let doc = format!("\"{body}\"");
+        let mut c = Cursor::new(&doc);
+        assert_eq!(c.string().map(Str::raw), Ok(body.as_str()));
+        let escaped = format!("\"{body}\\n{body}\"");
+        let mut c = Cursor::new(&escaped);
+        let s = c.string().expect("escaped string");
+        assert_eq!(
+            s.decode().as_deref(),
+            Ok(format!("{body}\n{body}").as_str())
+        );
+        assert_eq!(s.plain(), Err(Bail));
+        let control = format!("\"{body}\u{1}{body}\"");
+        assert_eq!(Cursor::new(&control).string(), Err(Bail));
+        let open = format!("\"{body}");
+        assert_eq!(Cursor::new(&open).string(), Err(Bail));
+    }
+    // Bytes above 0x7f are text, not control characters.
+    let doc = "\"é€😀 ÿ\"";
+    assert_eq!(Cursor::new(doc).string().map(Str::raw), Ok("é€😀 ÿ"));
+}
+
+#[test]
+fn text_reads_scalars_as_the_serde_path_does() {
+    for v in [
+        "\"abc\"",
+        "\"C:\\\\Windows\\\\cmd.exe\"",
+        "\"\"",
+        "4688",
+        "0",
+        "true",
+        "false",
+        "null",
+        "{\"a\":[1]}",
+        "[]",
+        "\"\\u0041\\u00e9\"",
+    ] {
+        assert_eq!(cursor_text(v).ok(), serde_text(v), "{v}");
+    }
+    // Numbers whose text serde_json renders itself are left to it.
+    for v in ["-1", "1.5", "1e3", "18446744073709551616"] {
+        assert_eq!(cursor_text(v), Err(Bail), "{v}");
+    }
+    assert_eq!(
+        Cursor::new("\"plain\"").text(),
+        Ok(Some(Cow::Borrowed("plain")))
+    );
+}
+
+#[test]
+fn objects_and_arrays_are_walked_member_by_member() {
+    let doc = r#" { "a" : 1 , "b\"" : [ "x" , {"y": null} ] , "c" : {} } "#;
+    let mut c = Cursor::new(doc);
+    c.object().expect("object");
+    let mut first = true;
+    let mut keys = Vec::new();
+    while let Some(k) = c.next_key(&mut first).expect("key") {
+        keys.push(k.raw());
+        if k.raw() == "b\\\"" {
+            c.array().expect("array");
+            let mut first = true;
+            let mut n = 0;
+            while c.next_element(&mut first).expect("element") {
+                c.skip().expect("element value");
+                n += 1;
+            }
+            assert_eq!(n, 2);
+        } else {
+            c.skip().expect("value");
+        }
+    }
+    c.end().expect("end");
+    assert_eq!(keys, ["a", "b\\\"", "c"]);
+
+    for bad in ["{\"a\":1 \"b\":2}", "{\"a\":1,}", "{,}", "[1,]"] {
+        let mut c = Cursor::new(bad);
+        let r = if bad.starts_with('{') {
+            c.object().and_then(|()| {
+                let mut first = true;
+                while c.next_key(&mut first)?.is_some() {
+                    c.skip()?;
+                }
+                Ok(())
+            })
+        } else {
+            c.array().and_then(|()| {
+                let mut first = true;
+                while c.next_element(&mut first)? {
+                    c.skip()?;
+                }
+                Ok(())
+            })
+        };
+        assert_eq!(r, Err(Bail), "{bad}");
+    }
+}
+
+/// Any JSON value, as serde_json writes it (compact or pretty).
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::Bool),
+        any::<i64>().prop_map(Value::from),
+        any::<u64>().prop_map(Value::from),
+        (-1e300f64..1e300).prop_map(Value::from),
+        any::<String>().prop_map(Value::String),
+        "[\\\\\"/\u{0}-\u{1f}a-z\u{e9}\u{20ac}]{0,40}".prop_map(Value::String),
+    ];
+    leaf.prop_recursive(6, 64, 8, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..8).prop_map(Value::Array),
+            prop::collection::btree_map(any::<String>(), inner, 0..8)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    /// Valid JSON is skipped whole, compact or pretty.
+    #[test]
+    fn skips_any_valid_document(v in json_value(), pretty in any::<bool>()) {
+        let text = if pretty {
+            serde_json::to_string_pretty(&v)
+        } else {
+            serde_json::to_string(&v)
+        }
+        .expect("serializable");
+        prop_assert_eq!(skips(&text), Ok(()));
+    }
+
+    /// Strings decode to the value serde_json wrote.
+    #[test]
+    fn decodes_any_string(s in any::<String>()) {
+        let text = serde_json::to_string(&s).expect("serializable");
+        let got = Cursor::new(&text).string().and_then(Str::decode);
+        prop_assert_eq!(got.as_deref(), Ok(s.as_str()));
+    }
+
+    /// Mangled documents: whatever the cursor accepts, serde_json accepts.
+    #[test]
+    fn accepts_nothing_serde_refuses(
+        v in json_value(),
+        cuts in prop::collection::vec((any::<prop::sample::Index>(), "[ -~\t\n\r]{0,3}"), 1..4),
+    ) {
+        let mut text = serde_json::to_string(&v).expect("serializable");
+        for (at, insert) in cuts {
+            let mut i = at.index(text.len() + 1);
+            while !text.is_char_boundary(i) {
+                i -= 1;
+            }
+            let end = (i + 1).min(text.len());
+            let end = if text.is_char_boundary(end) { end } else { i };
+            text.replace_range(i..end, &insert);
+        }
+        if skips(&text).is_ok() {
+            prop_assert!(serde_accepts(&text), "cursor accepted {:?}", text);
+        }
+        // Reading as text agrees wherever the cursor answers.
+        if let Ok(t) = cursor_text(&text) {
+            prop_assert_eq!(Some(t), serde_text(&text), "{:?}", text);
+        }
+    }
+}

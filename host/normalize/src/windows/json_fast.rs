@@ -1,0 +1,460 @@
+//! The fast path of the Windows JSON decoder: NXLog and Winlogbeat records
+//! read with the [`Cursor`] into the same [`WinRecord`] the serde visitors
+//! of [`super::json`] fill, key for key with the same rules (which key
+//! wins, which repeat is an error, what reads as absent).
+//!
+//! Whatever this path is unsure of bails, and the decoder reads the record
+//! again through serde, which decides and words any error: structs given
+//! as arrays, escaped keys, repeated fields of a struct, numbers that are
+//! not plain unsigned integers where text is read.
+
+use std::borrow::Cow;
+
+use super::fields::{EventData, FieldId};
+use super::json::add_answer;
+use super::record::{Account, WinRecord};
+use crate::json_cursor::{Bail, Cursor, Fast};
+
+/// Read `bytes` into `rec` (a default record); `false` when the record
+/// must go through serde (`rec` is then partly filled, to be reset).
+pub(super) fn read<'a>(bytes: &'a [u8], rec: &mut WinRecord<'a>) -> bool {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => record(&mut Cursor::new(text), rec).is_ok(),
+        Err(_) => false,
+    }
+}
+
+fn record<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
+    c.object()?;
+    let mut shipper_host = None;
+    let mut first = true;
+    while let Some(key) = c.next_key(&mut first)? {
+        match key.plain()? {
+            // NXLog system fields.
+            "Hostname" => r.computer = c.text()?,
+            "Channel" => r.channel = c.text()?,
+            "SourceName" | "ProviderName" => r.provider = c.text()?,
+            "EventID" => r.event_id = c.text()?,
+            "RecordNumber" | "EventRecordID" => r.record_id = c.text()?,
+            "TimeCreated" => r.time_created = c.text()?,
+            "EventTime" => r.event_time = c.text()?,
+            "@timestamp" => r.timestamp = c.text()?,
+            // Winlogbeat.
+            "winlog" => winlog(c, r)?,
+            "process" => process(c, r)?,
+            "file" => {
+                let [path] = texts(c, &["path"])?;
+                r.ecs.file_path = path;
+            }
+            "source" => {
+                let (ip, port, _) = endpoint(c)?;
+                r.ecs.source_ip = ip;
+                r.ecs.source_port = port;
+            }
+            "destination" => {
+                let (ip, port, domain) = endpoint(c)?;
+                r.ecs.destination_ip = ip;
+                r.ecs.destination_port = port;
+                r.ecs.destination_domain = domain;
+            }
+            "network" => {
+                let [transport] = texts(c, &["transport"])?;
+                r.ecs.network_transport = transport;
+            }
+            "user" => {
+                let [name, domain] = texts(c, &["name", "domain"])?;
+                r.ecs.user = Account { name, domain };
+            }
+            "host" => {
+                let [hostname, name] = texts(c, &["hostname", "name"])?;
+                shipper_host = hostname.or(name);
+            }
+            "dns" => dns(c, r)?,
+            // NXLog event-data fields at top level.
+            other => match FieldId::from_name(other) {
+                Some(f) => {
+                    if let Some(v) = c.text()? {
+                        r.data.set(f, v);
+                    }
+                }
+                None => c.skip()?,
+            },
+        }
+    }
+    c.end()?;
+    if r.computer.is_none() {
+        r.computer = shipper_host;
+    }
+    Ok(())
+}
+
+/// The members of an object read as a derived struct reads them: `read`
+/// gets the index in `names` of each known key, once (a repeat bails:
+/// serde's duplicate-field error); other keys are skipped. Anything but
+/// an object (`null`, the array form) bails.
+fn fields<'a>(
+    c: &mut Cursor<'a>,
+    names: &[&str],
+    mut read: impl FnMut(&mut Cursor<'a>, usize) -> Fast<()>,
+) -> Fast<()> {
+    c.object()?;
+    let mut seen = 0u32;
+    let mut first = true;
+    while let Some(key) = c.next_key(&mut first)? {
+        let key = key.plain()?;
+        match names.iter().position(|n| *n == key) {
+            Some(i) => {
+                if seen & (1 << i) != 0 {
+                    return Err(Bail);
+                }
+                seen |= 1 << i;
+                read(c, i)?;
+            }
+            None => c.skip()?,
+        }
+    }
+    Ok(())
+}
+
+/// A struct of `N` text fields, each absent unless given.
+fn texts<'a, const N: usize>(
+    c: &mut Cursor<'a>,
+    names: &[&str; N],
+) -> Fast<[Option<Cow<'a, str>>; N]> {
+    let mut out = [const { None }; N];
+    fields(c, names, |c, i| {
+        out[i] = c.text()?;
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// A number field, as its text (`num_text` of the serde path).
+fn num_text(c: &mut Cursor<'_>) -> Fast<Option<Cow<'static, str>>> {
+    Ok(c.num()?.map(|v| Cow::Owned(v.to_string())))
+}
+
+/// ECS `source` / `destination`: ip, port, domain.
+#[allow(clippy::type_complexity)]
+fn endpoint<'a>(
+    c: &mut Cursor<'a>,
+) -> Fast<(
+    Option<Cow<'a, str>>,
+    Option<Cow<'a, str>>,
+    Option<Cow<'a, str>>,
+)> {
+    let (mut ip, mut port, mut domain) = (None, None, None);
+    fields(c, &["ip", "port", "domain"], |c, i| {
+        match i {
+            0 => ip = c.text()?,
+            1 => port = num_text(c)?,
+            _ => domain = c.text()?,
+        }
+        Ok(())
+    })?;
+    Ok((ip, port, domain))
+}
+
+/// ECS `process`, with its `parent`.
+fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
+    const NAMES: [&str; 6] = [
+        "executable",
+        "command_line",
+        "pid",
+        "entity_id",
+        "working_directory",
+        "parent",
+    ];
+    let [
+        mut executable,
+        mut command_line,
+        mut entity_id,
+        mut working_directory,
+    ] = [const { None }; 4];
+    let mut pid = None;
+    let mut parent = None;
+    fields(c, &NAMES, |c, i| {
+        match i {
+            0 => executable = c.text()?,
+            1 => command_line = c.text()?,
+            2 => pid = num_text(c)?,
+            3 => entity_id = c.text()?,
+            4 => working_directory = c.text()?,
+            _ => {
+                if !c.null()? {
+                    let (mut exe, mut ppid, mut id) = (None, None, None);
+                    fields(c, &["executable", "pid", "entity_id"], |c, i| {
+                        match i {
+                            0 => exe = c.text()?,
+                            1 => ppid = num_text(c)?,
+                            _ => id = c.text()?,
+                        }
+                        Ok(())
+                    })?;
+                    parent = Some((exe, ppid, id));
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let e = &mut r.ecs;
+    e.process_executable = executable;
+    e.process_command_line = command_line;
+    e.process_pid = pid;
+    e.process_entity_id = entity_id;
+    e.process_working_directory = working_directory;
+    if let Some((exe, ppid, id)) = parent {
+        e.parent_executable = exe;
+        e.parent_pid = ppid;
+        e.parent_entity_id = id;
+    }
+    Ok(())
+}
+
+/// ECS `dns`: the question's name, and the answers that are addresses
+/// (`answers[].data`, then `resolved_ip[]`, whatever their order here).
+fn dns<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
+    let mut question = None;
+    let mut answers: Option<Vec<Cow<'a, str>>> = None;
+    let mut resolved: Option<Vec<Cow<'a, str>>> = None;
+    fields(c, &["question", "answers", "resolved_ip"], |c, i| {
+        match i {
+            0 => {
+                if !c.null()? {
+                    let [name] = texts(c, &["name"])?;
+                    question = Some(name);
+                }
+            }
+            1 => {
+                if !c.null()? {
+                    let list = answers.insert(Vec::new());
+                    c.array()?;
+                    let mut first = true;
+                    while c.next_element(&mut first)? {
+                        let [data] = texts(c, &["data"])?;
+                        list.extend(data);
+                    }
+                }
+            }
+            _ => {
+                if !c.null()? {
+                    let list = resolved.insert(Vec::new());
+                    c.array()?;
+                    let mut first = true;
+                    while c.next_element(&mut first)? {
+                        list.extend(c.text()?);
+                    }
+                }
+            }
+        }
+        Ok(())
+    })?;
+    let ecs = &mut r.ecs;
+    if let Some(name) = question {
+        ecs.dns_question_name = name;
+    }
+    for ip in answers.iter().chain(&resolved).flatten() {
+        add_answer(ecs, ip);
+    }
+    Ok(())
+}
+
+/// `winlog`: its system fields fill those the record lacks once the
+/// object is read; `event_data` goes to the record's event data.
+fn winlog<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
+    const SYSTEM: [&str; 6] = [
+        "channel",
+        "computer_name",
+        "provider_name",
+        "event_id",
+        "record_id",
+        "time_created",
+    ];
+    // Each system field: unread, or read (and maybe absent).
+    let mut sys: [Option<Option<Cow<'a, str>>>; 6] = [const { None }; 6];
+    let mut seen_data = false;
+    c.object()?;
+    let mut first = true;
+    while let Some(key) = c.next_key(&mut first)? {
+        let key = key.plain()?;
+        if key == "event_data" {
+            if std::mem::replace(&mut seen_data, true) {
+                return Err(Bail);
+            }
+            if !c.null()? {
+                event_data(c, &mut r.data)?;
+            }
+            continue;
+        }
+        match SYSTEM.iter().position(|n| *n == key) {
+            Some(i) if sys[i].is_some() => return Err(Bail),
+            Some(i) => sys[i] = Some(c.text()?),
+            None => c.skip()?,
+        }
+    }
+    let [
+        channel,
+        computer,
+        provider,
+        event_id,
+        record_id,
+        time_created,
+    ] = sys;
+    let or = |slot: &mut Option<Cow<'a, str>>, v: Option<Option<Cow<'a, str>>>| {
+        if slot.is_none() {
+            *slot = v.flatten();
+        }
+    };
+    or(&mut r.computer, computer);
+    or(&mut r.channel, channel);
+    or(&mut r.provider, provider);
+    or(&mut r.event_id, event_id);
+    or(&mut r.record_id, record_id);
+    or(&mut r.time_created, time_created);
+    Ok(())
+}
+
+/// `winlog.event_data`: the names the mapping uses, as they come.
+fn event_data<'a>(c: &mut Cursor<'a>, data: &mut EventData<'a>) -> Fast<()> {
+    c.object()?;
+    let mut first = true;
+    while let Some(key) = c.next_key(&mut first)? {
+        match FieldId::from_name(key.plain()?) {
+            Some(f) => {
+                if let Some(v) = c.text()? {
+                    data.set(f, v);
+                }
+            }
+            None => c.skip()?,
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::windows::json::serde_record;
+    use crate::windows::tests::fixture;
+
+    const FILES: [&str; 4] = [
+        "corpus/windows/otrf_bitsadmin-download_sysmon-security_subset.jsonl",
+        "corpus/windows/otrf_psh-python-webserver_sysmon-security_subset.jsonl",
+        "written/windows/winlogbeat-8-raw_bcp-export.jsonl",
+        "written/windows/winlogbeat-7-ecs_sqlcmd-backup-upload.jsonl",
+    ];
+
+    /// The fast path's record, if it did not bail, beside serde's (or its
+    /// error), both as text.
+    fn both(line: &[u8]) -> (Option<String>, Result<String, String>) {
+        let mut fast = WinRecord::default();
+        let fast = read(line, &mut fast).then(|| format!("{fast:?}"));
+        let mut slow = WinRecord::default();
+        let slow = serde_record(line, &mut slow)
+            .map(|()| format!("{slow:?}"))
+            .map_err(|e| e.to_string());
+        (fast, slow)
+    }
+
+    fn lines() -> Vec<Vec<u8>> {
+        FILES
+            .iter()
+            .flat_map(|f| {
+                fixture(f)
+                    .split(|&b| b == b'\n')
+                    .filter(|l| !l.is_empty())
+                    .map(<[u8]>::to_vec)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_fixture_record_reads_as_serde_reads_it_without_bailing() {
+        let lines = lines();
+        assert!(lines.len() >= 60, "{} lines", lines.len());
+        for line in &lines {
+            let (fast, slow) = both(line);
+            let slow = slow.expect("fixture records are valid");
+            assert_eq!(
+                fast.as_ref(),
+                Some(&slow),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    #[test]
+    fn shapes_left_to_serde_bail_and_repeats_follow_serde() {
+        for line in [
+            // A struct as an array, an escaped key, a repeated struct
+            // field, a negative or fractional event id, an answer that is
+            // not an object.
+            r#"{"winlog":{"event_id":22},"dns":{"answers":[null]}}"#,
+            r#"{"winlog":["Security","h","p",4688,1,"t",{}]}"#,
+            r#"{"Host\u006eame":"h","EventID":1}"#,
+            r#"{"winlog":{"channel":"a","channel":"b"}}"#,
+            r#"{"process":{"pid":1,"pid":2}}"#,
+            r#"{"EventID":-1}"#,
+            r#"{"EventID":1.5}"#,
+        ] {
+            let (fast, _) = both(line.as_bytes());
+            assert_eq!(fast, None, "{line}");
+        }
+        // A repeated top-level key: the last one wins on both paths.
+        let line = br#"{"Hostname":"a","Image":"x","Hostname":"b","Image":"y"}"#;
+        let (fast, slow) = both(line);
+        assert!(fast.as_deref().is_some_and(|f| f.contains("\"b\"")));
+        assert_eq!(fast.as_ref(), slow.as_ref().ok());
+        // The top level's system fields win over `winlog`'s, in any order.
+        for line in [
+            r#"{"Channel":"Security","winlog":{"channel":"System","record_id":7}}"#,
+            r#"{"winlog":{"channel":"System","record_id":7},"Channel":"Security"}"#,
+        ] {
+            let (fast, slow) = both(line.as_bytes());
+            assert_eq!(fast.as_ref(), slow.as_ref().ok(), "{line}");
+        }
+    }
+
+    /// Fixture records with bytes replaced, cut or inserted.
+    fn mangled() -> impl Strategy<Value = Vec<u8>> {
+        let lines = lines();
+        (
+            0..lines.len(),
+            prop::collection::vec(
+                (any::<prop::sample::Index>(), "[ -~]{0,4}", any::<bool>()),
+                1..4,
+            ),
+        )
+            .prop_map(move |(i, edits)| {
+                let mut line = lines[i].clone();
+                for (at, insert, replace) in edits {
+                    let at = at.index(line.len() + 1);
+                    let end = if replace {
+                        (at + 1).min(line.len())
+                    } else {
+                        at
+                    };
+                    line.splice(at..end, insert.bytes());
+                }
+                line
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        /// Whatever the fast path reads, serde reads the same; whatever it
+        /// does not, serde decides.
+        #[test]
+        fn mangled_records_read_as_serde_reads_them(line in mangled()) {
+            let (fast, slow) = both(&line);
+            if let Some(fast) = fast {
+                prop_assert_eq!(Ok(fast), slow, "{}", String::from_utf8_lossy(&line));
+            }
+        }
+    }
+}
