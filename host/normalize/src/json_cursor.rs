@@ -39,6 +39,7 @@ pub(crate) struct Str<'a> {
 
 impl<'a> Str<'a> {
     /// The text between the quotes, escapes undecoded.
+    #[cfg(test)]
     pub(crate) fn raw(self) -> &'a str {
         self.raw
     }
@@ -127,6 +128,12 @@ impl<'a> Cursor<'a> {
         Err(Bail)
     }
 
+    /// The first byte of the next value (whitespace skipped), not
+    /// consumed: what kind of value comes.
+    pub(crate) fn peek_byte(&mut self) -> Fast<u8> {
+        self.peek()
+    }
+
     /// Consume `c` after whitespace.
     fn expect(&mut self, c: u8) -> Fast<()> {
         if self.peek()? == c {
@@ -171,6 +178,52 @@ impl<'a> Cursor<'a> {
         let key = self.string_body()?;
         self.expect(b':')?;
         Ok(Some(key))
+    }
+
+    /// [`Cursor::next_key`] through a [`KeyCache`]: the key's code, as
+    /// `code` gives it for the key's text (one `code` function per cache:
+    /// a kept key keeps its code), or `None` at the object's end. `at` is the
+    /// previous key's slot (start with [`KeyCache::START`]). Where the
+    /// input holds the key that followed the previous one last time, it is
+    /// taken with one comparison, neither scanned nor looked up.
+    pub(crate) fn cached_key(
+        &mut self,
+        first: &mut bool,
+        keys: &mut KeyCache,
+        at: &mut u32,
+        code: impl FnOnce(&str) -> u16,
+    ) -> Fast<Option<u16>> {
+        let c = self.peek()?;
+        if c == b'}' {
+            self.pos += 1;
+            return Ok(None);
+        }
+        if !*first {
+            if c != b',' {
+                return Err(Bail);
+            }
+            self.pos += 1;
+            self.peek()?;
+        }
+        *first = false;
+        if let Some((next, pattern, code)) = keys.predict(*at)
+            && self.bytes()[self.pos..].starts_with(pattern)
+        {
+            // The pattern is a whole key without escapes, quotes included:
+            // the same bytes are the same, valid, string.
+            self.pos += pattern.len();
+            self.expect(b':')?;
+            *at = next;
+            return Ok(Some(code));
+        }
+        let start = self.pos;
+        self.expect(b'"')?;
+        let text = self.string_body()?.plain()?;
+        let pattern = &self.bytes()[start..self.pos];
+        self.expect(b':')?;
+        let code = code(text);
+        *at = keys.learn(*at, pattern, code);
+        Ok(Some(code))
     }
 
     /// Enter an array: `[` after whitespace; read its elements with
@@ -441,9 +494,15 @@ impl<'a> Cursor<'a> {
                 Some(b'"') => break,
                 Some(b'\\') => {
                     escaped = true;
-                    match b.get(i + 1) {
-                        Some(b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't') => i += 2,
-                        Some(b'u') => {
+                    let e = *b.get(i + 1).ok_or(Bail)?;
+                    // A table, not a `match`: the usual escape is then one
+                    // well-predicted branch rather than a jump table.
+                    if SIMPLE_ESCAPE[usize::from(e)] {
+                        i += 2;
+                        continue;
+                    }
+                    match e {
+                        b'u' => {
                             let hex = b.get(i + 2..i + 6).ok_or(Bail)?;
                             if !hex.iter().all(u8::is_ascii_hexdigit) {
                                 return Err(Bail);
@@ -472,6 +531,97 @@ impl<'a> Cursor<'a> {
         })
     }
 }
+
+/// The keys of the records read so far, and which key followed which: a
+/// stream's records mostly repeat their keys in the same order (one
+/// exporter, one schema), so the next key is usually the one that followed
+/// the previous key last time.
+///
+/// Bounded: past [`KeyCache::MAX_KEYS`] distinct keys (or for keys longer
+/// than [`KeyCache::MAX_KEY_LEN`]), keys are read and looked up as usual
+/// and no more are kept, whatever the input holds.
+pub(crate) struct KeyCache {
+    /// Each key kept: its bytes in the input, quotes included, and code.
+    keys: Vec<(Box<[u8]>, u16)>,
+    /// Those bytes → index in `keys`.
+    index: std::collections::HashMap<Box<[u8]>, u32>,
+    /// The slot of the key that followed each slot last time: slot 0 is
+    /// a record's start, slot 1 follows a key not kept, slot `i + 2`
+    /// follows key `i`. `NONE`: no key yet.
+    next: Vec<u32>,
+}
+
+impl KeyCache {
+    /// The slot before a record's first key.
+    pub(crate) const START: u32 = 0;
+    /// The slot after a key that is not kept.
+    const UNKEPT: u32 = 1;
+    const NONE: u32 = u32::MAX;
+    pub(crate) const MAX_KEYS: usize = 4096;
+    pub(crate) const MAX_KEY_LEN: usize = 80;
+
+    pub(crate) fn new() -> Self {
+        KeyCache {
+            keys: Vec::new(),
+            index: std::collections::HashMap::new(),
+            next: vec![Self::NONE; 2],
+        }
+    }
+
+    /// How many keys are kept.
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    /// The key predicted after slot `at`: its slot, bytes and code.
+    #[inline]
+    fn predict(&self, at: u32) -> Option<(u32, &[u8], u16)> {
+        let next = *self.next.get(at as usize)?;
+        let (pattern, code) = self.keys.get(next.checked_sub(2)? as usize)?;
+        Some((next, pattern, *code))
+    }
+
+    /// Note that `pattern` (a key's bytes, quotes included) with `code`
+    /// followed slot `at`; its own slot.
+    fn learn(&mut self, at: u32, pattern: &[u8], code: u16) -> u32 {
+        let slot = match self.index.get(pattern) {
+            Some(&i) => i + 2,
+            None if self.keys.len() < Self::MAX_KEYS && pattern.len() <= Self::MAX_KEY_LEN + 2 => {
+                let i = self.keys.len() as u32;
+                self.keys.push((pattern.into(), code));
+                self.index.insert(pattern.into(), i);
+                self.next.push(Self::NONE);
+                i + 2
+            }
+            None => Self::UNKEPT,
+        };
+        if let Some(n) = self.next.get_mut(at as usize)
+            && at != Self::UNKEPT
+        {
+            *n = slot;
+        }
+        slot
+    }
+}
+
+impl Default for KeyCache {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// The characters that may follow a backslash alone (not `u`).
+static SIMPLE_ESCAPE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut i = 0;
+    let chars = *b"\"\\/bfnrt";
+    while i < chars.len() {
+        t[chars[i] as usize] = true;
+        i += 1;
+    }
+    t
+};
 
 /// The index of the first `"`, `\` or control character (below 0x20) at
 /// or after `i`, or the length.

@@ -11,6 +11,9 @@
 //!   lies, in one pass, each record parsed straight into the format's
 //!   borrowed struct (the fast path, and the common case). The line's UTF-8
 //!   is checked once, so serde_json does not check every string again.
+//!   A format that reads its records with the [`Cursor`] too
+//!   ([`JsonRecord::read_fast`]) has the line read that way first, and by
+//!   serde only where the cursor bails.
 //! * A line that ends inside a value, or an array or envelope with a bad
 //!   record in it, goes to [`JsonSplitter`], which tracks brackets and
 //!   strings across lines and cuts out each record as soon as it closes: a
@@ -31,6 +34,7 @@ use std::marker::PhantomData;
 use serde::Deserialize;
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::json_cursor::{Bail, Cursor, Fast, KeyCache};
 use crate::{Output, RecordPos, Stats};
 
 /// Largest record kept, in bytes. A CloudTrail record is a few KB; the
@@ -60,6 +64,17 @@ pub(crate) trait JsonRecord {
     fn read<'de, D: Deserializer<'de>>(d: D, rec: &mut Self::Record<'de>) -> Result<(), D::Error>;
     /// Emit what a parsed record becomes (an event, a skip or an error).
     fn emit(rec: &mut Self::Record<'_>, pos: RecordPos, out: &mut Output);
+    /// Read one record with the [`Cursor`] (the fast path), into `rec`,
+    /// which is empty; `Bail` sends the record to [`JsonRecord::read`]
+    /// (with `rec` emptied again). `keys` is the stream's cache of the
+    /// records' top-level keys. By default every record goes to serde.
+    fn read_fast<'a>(
+        _c: &mut Cursor<'a>,
+        _keys: &mut KeyCache,
+        _rec: &mut Self::Record<'a>,
+    ) -> Fast<()> {
+        Err(Bail)
+    }
 }
 
 /// Seed reading one record through [`JsonRecord::read`].
@@ -75,6 +90,25 @@ impl<'de, R: JsonRecord> DeserializeSeed<'de> for ReadSeed<'_, 'de, R> {
 /// Parse `text` as one whole record (`from_str`'s checks: one value, then
 /// only whitespace) and emit it; the parse error otherwise.
 fn parse_emit<R: JsonRecord>(
+    text: &str,
+    keys: &mut KeyCache,
+    pos: RecordPos,
+    out: &mut Output,
+) -> Result<(), serde_json::Error> {
+    let mut rec = R::Record::default();
+    let mut c = Cursor::new(text);
+    if R::read_fast(&mut c, keys, &mut rec)
+        .and_then(|()| c.end())
+        .is_ok()
+    {
+        R::emit(&mut rec, pos, out);
+        return Ok(());
+    }
+    parse_emit_serde::<R>(text, pos, out)
+}
+
+/// [`parse_emit`] by serde alone.
+fn parse_emit_serde<R: JsonRecord>(
     text: &str,
     pos: RecordPos,
     out: &mut Output,
@@ -169,6 +203,8 @@ impl<'de> Visitor<'de> for TextValue<'_, 'de> {
 pub(crate) struct JsonStream {
     splitter: JsonSplitter,
     envelope_key: Option<&'static str>,
+    /// The records' top-level keys, for the fast path.
+    keys: KeyCache,
 }
 
 impl JsonStream {
@@ -178,6 +214,7 @@ impl JsonStream {
         JsonStream {
             splitter: JsonSplitter::new(envelope_key),
             envelope_key,
+            keys: KeyCache::new(),
         }
     }
 
@@ -204,7 +241,7 @@ impl JsonStream {
             return self.fallback::<R>(line, pos, out);
         };
         if first == b'{' && !self.envelope_key.is_some_and(|k| starts_with_key(bytes, k)) {
-            match parse_emit::<R>(text, pos, out) {
+            match parse_emit::<R>(text, &mut self.keys, pos, out) {
                 Ok(()) => {}
                 Err(e) if e.is_eof() => self.fallback::<R>(line, pos, out),
                 Err(e) => out.error(pos, error_kind(&e), e.to_string()),
@@ -217,6 +254,11 @@ impl JsonStream {
         // others are kept and the bad one is reported alone; if the line
         // ends inside the value, the splitter continues on the next lines.
         let mark = Mark::new(out);
+        let envelope = first == b'{';
+        if fast_records::<R>(text, envelope, self.envelope_key, &mut self.keys, pos, out).is_ok() {
+            return;
+        }
+        mark.rewind(out);
         let seed = Records::<R> {
             pos,
             out: &mut *out,
@@ -252,6 +294,52 @@ impl JsonStream {
     }
 }
 
+/// An envelope or array of records on one line, read with the cursor,
+/// each record emitted as it is read: the same records and the same
+/// events as the serde reading of [`Records`]. On `Bail` the caller takes
+/// back what was emitted and reads the line with serde.
+fn fast_records<R: JsonRecord>(
+    text: &str,
+    envelope: bool,
+    key: Option<&str>,
+    keys: &mut KeyCache,
+    pos: RecordPos,
+    out: &mut Output,
+) -> Fast<()> {
+    let mut c = Cursor::new(text);
+    if envelope {
+        c.object()?;
+        let mut first = true;
+        while let Some(k) = c.next_key(&mut first)? {
+            if Some(k.plain()?) == key {
+                fast_array::<R>(&mut c, keys, pos, out)?;
+            } else {
+                c.skip()?;
+            }
+        }
+    } else {
+        fast_array::<R>(&mut c, keys, pos, out)?;
+    }
+    c.end()
+}
+
+/// The records of an array, read with the cursor and emitted.
+fn fast_array<R: JsonRecord>(
+    c: &mut Cursor<'_>,
+    keys: &mut KeyCache,
+    pos: RecordPos,
+    out: &mut Output,
+) -> Fast<()> {
+    c.array()?;
+    let mut first = true;
+    while c.next_element(&mut first)? {
+        let mut rec = R::Record::default();
+        R::read_fast(c, keys, &mut rec)?;
+        R::emit(&mut rec, pos, out);
+    }
+    Ok(())
+}
+
 /// What an [`Output`] held before a one-pass parse, to take back what the
 /// parse emitted if it fails.
 struct Mark {
@@ -269,10 +357,10 @@ impl Mark {
         }
     }
 
-    fn rewind(self, out: &mut Output) {
+    fn rewind(&self, out: &mut Output) {
         out.events.truncate(self.events);
         out.errors.truncate(self.errors);
-        out.stats = self.stats;
+        out.stats.clone_from(&self.stats);
     }
 }
 
@@ -339,7 +427,9 @@ fn run<R: JsonRecord>(bytes: &[u8], pos: RecordPos, out: &mut Output) {
             );
         }
     };
-    if let Err(e) = parse_emit::<R>(text, pos, out) {
+    // Records cut out of pretty-printed input: serde alone (the key cache
+    // serves streams of whole-line records).
+    if let Err(e) = parse_emit_serde::<R>(text, pos, out) {
         out.error(pos, error_kind(&e), e.to_string());
     }
 }
@@ -698,3 +788,85 @@ impl JsonSplitter {
 
 #[cfg(test)]
 mod tests;
+
+/// What the fast path must not change, checked by each format that has
+/// one: a format's records read by serde alone ([`SerdeOnly`]) give the
+/// same output as with its cursor reader.
+#[cfg(test)]
+pub(crate) mod differential {
+    use std::marker::PhantomData;
+
+    use super::*;
+
+    /// `R` without its fast path.
+    pub(crate) struct SerdeOnly<R>(PhantomData<R>);
+
+    impl<R: JsonRecord> JsonRecord for SerdeOnly<R> {
+        type Record<'de> = R::Record<'de>;
+        fn read<'de, D: Deserializer<'de>>(
+            d: D,
+            rec: &mut Self::Record<'de>,
+        ) -> Result<(), D::Error> {
+            R::read(d, rec)
+        }
+        fn emit(rec: &mut Self::Record<'_>, pos: RecordPos, out: &mut Output) {
+            R::emit(rec, pos, out)
+        }
+    }
+
+    /// `lines` through a stream of `R`, as the output's debug text.
+    fn run<R: JsonRecord>(lines: &[Vec<u8>], envelope: Option<&'static str>) -> String {
+        let mut stream = JsonStream::new(envelope);
+        let mut out = Output::default();
+        let mut pos = RecordPos::default();
+        for line in lines {
+            pos.line += 1;
+            stream.push::<R>(line, pos, &mut out);
+            pos.offset += line.len() as u64 + 1;
+        }
+        stream.finish(&mut out);
+        format!("{out:#?}")
+    }
+
+    /// The same output with and without the fast path.
+    pub(crate) fn assert_agrees<R: JsonRecord>(lines: &[Vec<u8>], envelope: Option<&'static str>) {
+        let fast = run::<R>(lines, envelope);
+        let slow = run::<SerdeOnly<R>>(lines, envelope);
+        if fast != slow {
+            let text: Vec<_> = lines.iter().map(|l| String::from_utf8_lossy(l)).collect();
+            panic!("fast path differs on {text:#?}\nfast: {fast}\nserde: {slow}");
+        }
+    }
+
+    /// How many of `lines` the fast path reads whole (as one record, or
+    /// as an array or envelope of records), for tests that must exercise it.
+    pub(crate) fn fast_count<R: JsonRecord>(lines: &[Vec<u8>], envelope: Option<&str>) -> usize {
+        lines
+            .iter()
+            .filter_map(|l| std::str::from_utf8(l.trim_ascii()).ok())
+            .filter(|text| {
+                let keys = &mut KeyCache::new();
+                let mut out = Output::default();
+                let pos = RecordPos::default();
+                match text.as_bytes().first() {
+                    Some(b'{')
+                        if !envelope.is_some_and(|k| starts_with_key(text.as_bytes(), k)) =>
+                    {
+                        let mut rec = R::Record::default();
+                        let mut c = Cursor::new(text);
+                        R::read_fast(&mut c, keys, &mut rec)
+                            .and_then(|()| c.end())
+                            .is_ok()
+                    }
+                    Some(b'{') => {
+                        fast_records::<R>(text, true, envelope, keys, pos, &mut out).is_ok()
+                    }
+                    Some(b'[') => {
+                        fast_records::<R>(text, false, envelope, keys, pos, &mut out).is_ok()
+                    }
+                    _ => false,
+                }
+            })
+            .count()
+    }
+}

@@ -184,6 +184,68 @@ fn objects_and_arrays_are_walked_member_by_member() {
     }
 }
 
+/// The keys of the flat object `doc` read through `keys`, as codes (each
+/// key's length), values skipped.
+fn cached_codes(keys: &mut KeyCache, doc: &str) -> Fast<Vec<u16>> {
+    let mut c = Cursor::new(doc);
+    c.object()?;
+    let mut first = true;
+    let mut at = KeyCache::START;
+    let mut codes = Vec::new();
+    while let Some(code) = c.cached_key(&mut first, keys, &mut at, |k| k.len() as u16)? {
+        codes.push(code);
+        c.skip()?;
+    }
+    c.end()?;
+    Ok(codes)
+}
+
+#[test]
+fn cached_keys_are_taken_only_where_the_bytes_are_the_key() {
+    let mut keys = KeyCache::new();
+    let doc = r#"{"a":1,"bb":2,"ccc":3}"#;
+    for _ in 0..3 {
+        assert_eq!(cached_codes(&mut keys, doc), Ok(vec![1, 2, 3]));
+    }
+    // Other keys where the cache predicts "bb": a prefix of it, a longer
+    // key starting with it, an escaped spelling, whitespace, the end.
+    for (doc, want) in [
+        (r#"{"a":1,"b":2}"#, Ok(vec![1, 1])),
+        (r#"{"a":1,"bbb":2,"ccc":3}"#, Ok(vec![1, 3, 3])),
+        (r#"{"a":1, "bb" : 2 ,"ccc":3}"#, Ok(vec![1, 2, 3])),
+        (r#"{"a":1}"#, Ok(vec![1])),
+        (r#"{"a":1,"b\u0062":2}"#, Err(Bail)),
+        (r#"{"a":1,"bb"2}"#, Err(Bail)),
+        (r#"{"a":1,"bb":2,}"#, Err(Bail)),
+    ] {
+        assert_eq!(cached_codes(&mut keys, doc), want, "{doc}");
+        // The learned order does not outlive a different record.
+        assert_eq!(
+            cached_codes(&mut keys, r#"{"a":1,"bb":2,"ccc":3}"#),
+            Ok(vec![1, 2, 3])
+        );
+    }
+}
+
+#[test]
+fn the_key_cache_is_bounded() {
+    let mut keys = KeyCache::new();
+    let many: Vec<String> = (0..KeyCache::MAX_KEYS + 100)
+        .map(|i| format!("\"k{i}\":0"))
+        .collect();
+    let doc = format!("{{{}}}", many.join(","));
+    let long = format!("{{\"{}\":0}}", "x".repeat(KeyCache::MAX_KEY_LEN + 1));
+    for _ in 0..2 {
+        let codes = cached_codes(&mut keys, &doc).expect("valid");
+        assert_eq!(codes.len(), many.len());
+        assert_eq!(
+            cached_codes(&mut keys, &long),
+            Ok(vec![KeyCache::MAX_KEY_LEN as u16 + 1])
+        );
+    }
+    assert_eq!(keys.len(), KeyCache::MAX_KEYS);
+}
+
 /// Any JSON value, as serde_json writes it (compact or pretty).
 fn json_value() -> impl Strategy<Value = Value> {
     let leaf = prop_oneof![

@@ -10,6 +10,7 @@
 mod csv_records;
 mod row;
 
+use crate::json_cursor::{Cursor, Fast, KeyCache};
 use crate::json_stream::{JsonRecord, JsonStream};
 use crate::{DecodeContext, Decoder, Format, Output, RecordPos};
 use csv_records::{CsvItem, CsvRecords, Fields};
@@ -93,6 +94,10 @@ impl JsonRecord for JsonRow {
 
     fn emit(row: &mut Row<'_>, pos: RecordPos, out: &mut Output) {
         emit(row, pos, out);
+    }
+
+    fn read_fast<'a>(c: &mut Cursor<'a>, keys: &mut KeyCache, row: &mut Row<'a>) -> Fast<()> {
+        row::read_fast(c, keys, row)
     }
 }
 

@@ -12,6 +12,7 @@ use dumpwatch_event::time::parse_datetime;
 use dumpwatch_event::{Activity, Actor, DatastoreQuery, Event, Timestamp};
 use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, Visitor};
 
+use crate::json_cursor::{Bail, Cursor, Fast, KeyCache};
 use crate::json_fields::FieldKey;
 
 /// The event's `source`.
@@ -81,6 +82,12 @@ pub(crate) fn column(name: &str) -> Option<Col> {
         .iter()
         .find(|(n, _)| n.eq_ignore_ascii_case(name))
         .map(|&(_, c)| c)
+}
+
+/// [`column`] as a key code: the column's index in [`COLUMNS`], or past
+/// them for a key that is not a mapped column.
+fn column_code(name: &str) -> u16 {
+    column(name).map_or(u16::MAX, |c| c as u16)
 }
 
 /// The column of an upper-case name, as exports write them.
@@ -256,6 +263,35 @@ pub(crate) fn to_event(row: &mut Row) -> Result<Event, RowError> {
     })
 }
 
+/// Reads a JSON export row with the cursor, as [`RowSeed`] reads it:
+/// keys that are mapped columns set their cell (a later one wins, `null`
+/// leaves the cell), others are skipped. A value serde would render
+/// (negative and fractional numbers) or refuse (objects, arrays) bails.
+pub(crate) fn read_fast<'a>(
+    c: &mut Cursor<'a>,
+    keys: &mut KeyCache,
+    row: &mut Row<'a>,
+) -> Fast<()> {
+    c.object()?;
+    let mut first = true;
+    let mut at = KeyCache::START;
+    while let Some(code) = c.cached_key(&mut first, keys, &mut at, column_code)? {
+        let Some(&col) = COLUMNS.get(usize::from(code)).map(|(_, c)| c) else {
+            c.skip()?;
+            continue;
+        };
+        let value = match c.peek_byte()? {
+            b'"' => Value::Text(c.string()?.decode()?),
+            b'0'..=b'9' => Value::Unsigned(c.unsigned()?.1),
+            b'n' if c.null()? => continue,
+            b't' | b'f' => Value::Text(c.text()?.ok_or(Bail)?),
+            _ => return Err(Bail),
+        };
+        row.set(col, value);
+    }
+    Ok(())
+}
+
 /// Reads a JSON export row (an object whose keys are column names in any
 /// case) into the row it holds; keys that are not mapped columns are
 /// skipped unparsed.
@@ -338,7 +374,10 @@ mod tests {
 
     #[test]
     fn exact_names_agree_with_the_table() {
-        for (name, col) in COLUMNS {
+        for (i, (name, col)) in COLUMNS.into_iter().enumerate() {
+            // Key codes and row cells index the table by the column.
+            assert_eq!(col as usize, i, "{name}");
+            assert_eq!(usize::from(column_code(name)), i, "{name}");
             assert_eq!(exact_column(name), Some(col), "{name}");
             assert_eq!(column(&name.to_ascii_lowercase()), Some(col), "{name}");
         }

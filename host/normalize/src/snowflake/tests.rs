@@ -277,3 +277,80 @@ proptest! {
         }
     }
 }
+
+/// The JSON export's lines, one record each, as arrays, and mangled:
+/// the cursor's reading gives the same events, errors and counts as
+/// serde's.
+mod fast_path {
+    use super::*;
+    use crate::json_stream::differential::{assert_agrees, fast_count};
+
+    fn lines() -> Vec<Vec<u8>> {
+        let text = fixture("written/snowflake/query_history_object-construct.jsonl");
+        text.split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .map(<[u8]>::to_vec)
+            .collect()
+    }
+
+    #[test]
+    fn every_row_reads_fast_and_as_serde_reads_it() {
+        let lines = lines();
+        assert!(lines.len() >= 7, "{} rows", lines.len());
+        assert_eq!(fast_count::<JsonRow>(&lines, None), lines.len());
+        assert_agrees::<JsonRow>(&lines, None);
+        // The same rows as one array on one line.
+        let mut array = b"[".to_vec();
+        array.extend(lines.join(&b","[..]));
+        array.push(b']');
+        let array = vec![array];
+        assert_eq!(fast_count::<JsonRow>(&array, None), 1);
+        assert_agrees::<JsonRow>(&array, None);
+    }
+
+    #[test]
+    fn values_serde_renders_or_refuses_go_to_serde() {
+        for line in [
+            r#"{"QUERY_ID":"q","START_TIME":"2024-01-01 00:00:00","ROWS_PRODUCED":-1}"#,
+            r#"{"QUERY_ID":"q","START_TIME":"2024-01-01 00:00:00","ROWS_PRODUCED":1.5}"#,
+            r#"{"QUERY_ID":"q","START_TIME":1704067200.5}"#,
+            r#"{"QUERY_ID":{"a":1},"START_TIME":"2024-01-01 00:00:00"}"#,
+            r#"{"QUERY_\u0049D":"q","START_TIME":"2024-01-01 00:00:00"}"#,
+        ] {
+            let lines = vec![line.as_bytes().to_vec()];
+            assert_eq!(fast_count::<JsonRow>(&lines, None), 0, "{line}");
+            assert_agrees::<JsonRow>(&lines, None);
+        }
+        // Read fast: null leaves a cell, a repeat wins, booleans are text,
+        // lower-case names are columns.
+        let line = br#"{"query_id":"a","QUERY_ID":"b","START_TIME":1704067200,"QUERY_TYPE":true,"USER_NAME":null}"#;
+        let lines = vec![line.to_vec()];
+        assert_eq!(fast_count::<JsonRow>(&lines, None), 1);
+        assert_agrees::<JsonRow>(&lines, None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mangled_rows_read_as_serde_reads_them(
+            picks in prop::collection::vec(
+                (any::<prop::sample::Index>(), any::<prop::sample::Index>(), "[ -~]{0,4}", any::<bool>()),
+                1..6,
+            ),
+        ) {
+            let rows = lines();
+            let mangled: Vec<Vec<u8>> = picks
+                .into_iter()
+                .map(|(row, at, insert, replace)| {
+                    let mut line = row.get(&rows).clone();
+                    let at = at.index(line.len() + 1);
+                    let end = if replace { (at + 1).min(line.len()) } else { at };
+                    line.splice(at..end, insert.bytes());
+                    line
+                })
+                .collect();
+            assert_agrees::<JsonRow>(&mangled, None);
+        }
+    }
+}

@@ -18,6 +18,9 @@ macro_rules! fields {
         pub(crate) enum FieldId { $($id),* }
 
         impl FieldId {
+            /// Every field, in declaration order (`f as usize` is its index).
+            pub(crate) const ALL: [FieldId; FIELD_COUNT] = [$(FieldId::$id),*];
+
             /// The field of a Windows event-data name, if the mapping uses it.
             pub(crate) fn from_name(name: &str) -> Option<FieldId> {
                 match name {
@@ -96,8 +99,10 @@ impl<'a> EventData<'a> {
     /// Set `f` only if the record had no value for it: the ECS copy of a
     /// field fills in for an event-data field a pipeline moved away.
     pub(crate) fn fill(&mut self, f: FieldId, v: Option<Cow<'a, str>>) {
-        if self.get(f).is_none()
-            && let Some(v) = v
+        // The value first: a shape without ECS fields gives none, and
+        // reading the slot trims its text.
+        if let Some(v) = v
+            && self.get(f).is_none()
         {
             self.values[f as usize] = Some(v);
         }

@@ -32,6 +32,7 @@ use serde::de::{self, DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqA
 use super::fields::{EventData, FieldId};
 use super::map::{Mapper, parse_ip};
 use super::record::{Account, EcsFields, WinRecord};
+use crate::json_cursor::KeyCache;
 use crate::json_fields::Nullable;
 use crate::json_records::JsonRecords;
 use crate::json_scalar::{Num, Text};
@@ -40,6 +41,8 @@ use crate::{DecodeContext, Decoder, Format, Output, RecordPos};
 /// Decoder for NXLog and Winlogbeat JSON.
 pub struct WindowsJsonDecoder {
     mapper: Mapper,
+    /// The records' top-level keys, for the fast path.
+    keys: KeyCache,
     stream: JsonRecords,
 }
 
@@ -47,6 +50,7 @@ impl WindowsJsonDecoder {
     pub fn new(ctx: &DecodeContext) -> Self {
         WindowsJsonDecoder {
             mapper: Mapper::new(ctx),
+            keys: KeyCache::new(),
             stream: JsonRecords::new(),
         }
     }
@@ -59,9 +63,10 @@ impl Decoder for WindowsJsonDecoder {
 
     fn push(&mut self, line: &[u8], pos: RecordPos, out: &mut Output) {
         let mapper = &mut self.mapper;
+        let keys = &mut self.keys;
         self.stream.push(line, pos, out, &mut |bytes, pos, out| {
             let mut rec = WinRecord::default();
-            if !super::json_fast::read(bytes, &mut rec) {
+            if !super::json_fast::read(keys, bytes, &mut rec) {
                 // The cursor bailed: serde decides, and words any error.
                 rec = WinRecord::default();
                 serde_record(bytes, &mut rec)?;

@@ -13,72 +13,154 @@ use std::borrow::Cow;
 use super::fields::{EventData, FieldId};
 use super::json::add_answer;
 use super::record::{Account, WinRecord};
-use crate::json_cursor::{Bail, Cursor, Fast};
+use crate::json_cursor::{Bail, Cursor, Fast, KeyCache};
 
-/// Read `bytes` into `rec` (a default record); `false` when the record
-/// must go through serde (`rec` is then partly filled, to be reset).
-pub(super) fn read<'a>(bytes: &'a [u8], rec: &mut WinRecord<'a>) -> bool {
+/// A top-level key the fast path reads, as its key code.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+enum Key {
+    Computer,
+    Channel,
+    Provider,
+    EventId,
+    RecordId,
+    TimeCreated,
+    EventTime,
+    Timestamp,
+    Winlog,
+    Process,
+    File,
+    Source,
+    Destination,
+    Network,
+    User,
+    Host,
+    Dns,
+}
+
+/// The keys by code (`Key as u16`).
+const KEYS: [Key; 17] = [
+    Key::Computer,
+    Key::Channel,
+    Key::Provider,
+    Key::EventId,
+    Key::RecordId,
+    Key::TimeCreated,
+    Key::EventTime,
+    Key::Timestamp,
+    Key::Winlog,
+    Key::Process,
+    Key::File,
+    Key::Source,
+    Key::Destination,
+    Key::Network,
+    Key::User,
+    Key::Host,
+    Key::Dns,
+];
+
+/// Codes of NXLog's top-level event-data fields: this plus the field.
+const DATA: u16 = 256;
+
+/// The code of a top-level key: a [`Key`], `DATA` plus an event-data
+/// field, or `u16::MAX` for a key not read.
+fn key_code(name: &str) -> u16 {
+    let key = match name {
+        // NXLog system fields.
+        "Hostname" => Key::Computer,
+        "Channel" => Key::Channel,
+        "SourceName" | "ProviderName" => Key::Provider,
+        "EventID" => Key::EventId,
+        "RecordNumber" | "EventRecordID" => Key::RecordId,
+        "TimeCreated" => Key::TimeCreated,
+        "EventTime" => Key::EventTime,
+        // Shared by every shipper.
+        "@timestamp" => Key::Timestamp,
+        // Winlogbeat.
+        "winlog" => Key::Winlog,
+        "process" => Key::Process,
+        "file" => Key::File,
+        "source" => Key::Source,
+        "destination" => Key::Destination,
+        "network" => Key::Network,
+        "user" => Key::User,
+        "host" => Key::Host,
+        "dns" => Key::Dns,
+        // NXLog event-data fields at top level.
+        other => return FieldId::from_name(other).map_or(u16::MAX, |f| DATA + f as u16),
+    };
+    key as u16
+}
+
+/// Read `bytes` into `rec` (a default record), taking the top-level keys
+/// through `keys`; `false` when the record must go through serde (`rec` is
+/// then partly filled, to be reset).
+pub(super) fn read<'a>(keys: &mut KeyCache, bytes: &'a [u8], rec: &mut WinRecord<'a>) -> bool {
     match std::str::from_utf8(bytes) {
-        Ok(text) => record(&mut Cursor::new(text), rec).is_ok(),
+        Ok(text) => record(keys, &mut Cursor::new(text), rec).is_ok(),
         Err(_) => false,
     }
 }
 
-fn record<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
+fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     c.object()?;
     let mut shipper_host = None;
     let mut first = true;
-    while let Some(key) = c.next_key(&mut first)? {
-        match key.plain()? {
-            // NXLog system fields.
-            "Hostname" => r.computer = c.text()?,
-            "Channel" => r.channel = c.text()?,
-            "SourceName" | "ProviderName" => r.provider = c.text()?,
-            "EventID" => r.event_id = c.text()?,
-            "RecordNumber" | "EventRecordID" => r.record_id = c.text()?,
-            "TimeCreated" => r.time_created = c.text()?,
-            "EventTime" => r.event_time = c.text()?,
-            "@timestamp" => r.timestamp = c.text()?,
-            // Winlogbeat.
-            "winlog" => winlog(c, r)?,
-            "process" => process(c, r)?,
-            "file" => {
-                let [path] = texts(c, &["path"])?;
-                r.ecs.file_path = path;
-            }
-            "source" => {
-                let (ip, port, _) = endpoint(c)?;
-                r.ecs.source_ip = ip;
-                r.ecs.source_port = port;
-            }
-            "destination" => {
-                let (ip, port, domain) = endpoint(c)?;
-                r.ecs.destination_ip = ip;
-                r.ecs.destination_port = port;
-                r.ecs.destination_domain = domain;
-            }
-            "network" => {
-                let [transport] = texts(c, &["transport"])?;
-                r.ecs.network_transport = transport;
-            }
-            "user" => {
-                let [name, domain] = texts(c, &["name", "domain"])?;
-                r.ecs.user = Account { name, domain };
-            }
-            "host" => {
-                let [hostname, name] = texts(c, &["hostname", "name"])?;
-                shipper_host = hostname.or(name);
-            }
-            "dns" => dns(c, r)?,
-            // NXLog event-data fields at top level.
-            other => match FieldId::from_name(other) {
-                Some(f) => {
+    let mut at = KeyCache::START;
+    while let Some(code) = c.cached_key(&mut first, keys, &mut at, key_code)? {
+        let Some(&key) = KEYS.get(usize::from(code)) else {
+            match code
+                .checked_sub(DATA)
+                .and_then(|i| FieldId::ALL.get(usize::from(i)))
+            {
+                Some(&f) => {
                     if let Some(v) = c.text()? {
                         r.data.set(f, v);
                     }
                 }
                 None => c.skip()?,
-            },
+            }
+            continue;
+        };
+        match key {
+            Key::Computer => r.computer = c.text()?,
+            Key::Channel => r.channel = c.text()?,
+            Key::Provider => r.provider = c.text()?,
+            Key::EventId => r.event_id = c.text()?,
+            Key::RecordId => r.record_id = c.text()?,
+            Key::TimeCreated => r.time_created = c.text()?,
+            Key::EventTime => r.event_time = c.text()?,
+            Key::Timestamp => r.timestamp = c.text()?,
+            Key::Winlog => winlog(c, r)?,
+            Key::Process => process(c, r)?,
+            Key::File => {
+                let [path] = texts(c, &["path"])?;
+                r.ecs.file_path = path;
+            }
+            Key::Source => {
+                let (ip, port, _) = endpoint(c)?;
+                r.ecs.source_ip = ip;
+                r.ecs.source_port = port;
+            }
+            Key::Destination => {
+                let (ip, port, domain) = endpoint(c)?;
+                r.ecs.destination_ip = ip;
+                r.ecs.destination_port = port;
+                r.ecs.destination_domain = domain;
+            }
+            Key::Network => {
+                let [transport] = texts(c, &["transport"])?;
+                r.ecs.network_transport = transport;
+            }
+            Key::User => {
+                let [name, domain] = texts(c, &["name", "domain"])?;
+                r.ecs.user = Account { name, domain };
+            }
+            Key::Host => {
+                let [hostname, name] = texts(c, &["hostname", "name"])?;
+                shipper_host = hostname.or(name);
+            }
+            Key::Dns => dns(c, r)?,
         }
     }
     c.end()?;
@@ -350,7 +432,7 @@ mod tests {
     /// error), both as text.
     fn both(line: &[u8]) -> (Option<String>, Result<String, String>) {
         let mut fast = WinRecord::default();
-        let fast = read(line, &mut fast).then(|| format!("{fast:?}"));
+        let fast = read(&mut KeyCache::new(), line, &mut fast).then(|| format!("{fast:?}"));
         let mut slow = WinRecord::default();
         let slow = serde_record(line, &mut slow)
             .map(|()| format!("{slow:?}"))
@@ -384,6 +466,34 @@ mod tests {
                 "{}",
                 String::from_utf8_lossy(line)
             );
+        }
+    }
+
+    #[test]
+    fn key_codes_name_their_keys() {
+        for (i, key) in KEYS.iter().enumerate() {
+            assert_eq!(*key as usize, i);
+        }
+        assert_eq!(key_code("SourceName"), Key::Provider as u16);
+        assert_eq!(key_code("dns"), Key::Dns as u16);
+        for f in FieldId::ALL {
+            assert_eq!(key_code(f.name()), DATA + f as u16);
+        }
+        assert_eq!(key_code("Message"), u16::MAX);
+    }
+
+    /// Records through one key cache, as the decoder reads them: the
+    /// cache's predictions change nothing.
+    #[test]
+    fn a_shared_key_cache_reads_as_serde_reads() {
+        let mut keys = KeyCache::new();
+        for _ in 0..3 {
+            for line in lines() {
+                let mut fast = WinRecord::default();
+                assert!(read(&mut keys, &line, &mut fast));
+                let (_, slow) = both(&line);
+                assert_eq!(Ok(format!("{fast:?}")), slow);
+            }
         }
     }
 
