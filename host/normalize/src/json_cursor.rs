@@ -206,15 +206,20 @@ impl<'a> Cursor<'a> {
             self.peek()?;
         }
         *first = false;
-        if let Some((next, pattern, code)) = keys.predict(*at)
-            && self.bytes()[self.pos..].starts_with(pattern)
-        {
-            // The pattern is a whole key without escapes, quotes included:
-            // the same bytes are the same, valid, string.
-            self.pos += pattern.len();
-            self.expect(b':')?;
-            *at = next;
-            return Ok(Some(code));
+        for way in 0..2 {
+            if let Some((next, pattern, code)) = keys.predict(*at, way)
+                && self.bytes()[self.pos..].starts_with(pattern)
+            {
+                // The pattern is a whole key without escapes, quotes
+                // included: the same bytes are the same, valid, string.
+                self.pos += pattern.len();
+                self.expect(b':')?;
+                if way == 1 {
+                    keys.promote(*at);
+                }
+                *at = next;
+                return Ok(Some(code));
+            }
         }
         let start = self.pos;
         self.expect(b'"')?;
@@ -260,6 +265,30 @@ impl<'a> Cursor<'a> {
             Err(Bail) => Ok(()),
             Ok(_) => Err(Bail),
         }
+    }
+
+    /// A string or `null`, as serde reads an optional string: its value,
+    /// or `None` for `null`; any other value bails.
+    pub(crate) fn string_or_null(&mut self) -> Fast<Option<Cow<'a, str>>> {
+        match self.peek()? {
+            b'"' => {
+                self.pos += 1;
+                Ok(Some(self.string_body()?.decode()?))
+            }
+            b'n' => self.literal(b"null").map(|()| None),
+            _ => Err(Bail),
+        }
+    }
+
+    /// The next value, skipped and checked, as the text it spans: for a
+    /// part of a record that serde reads better (one value alone).
+    pub(crate) fn raw_value(&mut self) -> Fast<&'a str> {
+        self.peek()?;
+        let start = self.pos;
+        self.skip()?;
+        // Both ends are at ASCII bytes (the value's first byte, and the
+        // byte after its last).
+        Ok(&self.text[start..self.pos])
     }
 
     /// A string value.
@@ -354,6 +383,14 @@ impl<'a> Cursor<'a> {
         let value = digits.parse::<u64>().map_err(|_| Bail)?;
         self.pos = end;
         Ok((digits, value))
+    }
+
+    /// A number's text, checked against JSON's grammar.
+    pub(crate) fn number(&mut self) -> Fast<&'a str> {
+        self.peek()?;
+        let start = self.pos;
+        self.skip_number()?;
+        Ok(&self.text[start..self.pos])
     }
 
     /// Skip one value of any kind, checking it as serde_json's
@@ -532,6 +569,23 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// One value, given alone as `text`, read by serde into `T`; any error
+/// bails (the whole record then goes to serde, which words it).
+pub(crate) fn serde_value<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Fast<T> {
+    serde_json::from_str(text).map_err(|_| Bail)
+}
+
+/// [`serde_value`] through a seed.
+pub(crate) fn serde_seed<'a, S: serde::de::DeserializeSeed<'a>>(
+    text: &'a str,
+    seed: S,
+) -> Fast<S::Value> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let value = seed.deserialize(&mut de).map_err(|_| Bail)?;
+    de.end().map_err(|_| Bail)?;
+    Ok(value)
+}
+
 /// The keys of the records read so far, and which key followed which: a
 /// stream's records mostly repeat their keys in the same order (one
 /// exporter, one schema), so the next key is usually the one that followed
@@ -545,10 +599,12 @@ pub(crate) struct KeyCache {
     keys: Vec<(Box<[u8]>, u16)>,
     /// Those bytes → index in `keys`.
     index: std::collections::HashMap<Box<[u8]>, u32>,
-    /// The slot of the key that followed each slot last time: slot 0 is
-    /// a record's start, slot 1 follows a key not kept, slot `i + 2`
+    /// The slots of the keys that followed each slot, the latest first
+    /// (two: a stream that mixes record types, as Sysmon's process, file
+    /// and network events, follows a shared key with one of a few): slot
+    /// 0 is a record's start, slot 1 follows a key not kept, slot `i + 2`
     /// follows key `i`. `NONE`: no key yet.
-    next: Vec<u32>,
+    next: Vec<[u32; 2]>,
 }
 
 impl KeyCache {
@@ -564,7 +620,7 @@ impl KeyCache {
         KeyCache {
             keys: Vec::new(),
             index: std::collections::HashMap::new(),
-            next: vec![Self::NONE; 2],
+            next: vec![[Self::NONE; 2]; 2],
         }
     }
 
@@ -576,10 +632,17 @@ impl KeyCache {
 
     /// The key predicted after slot `at`: its slot, bytes and code.
     #[inline]
-    fn predict(&self, at: u32) -> Option<(u32, &[u8], u16)> {
-        let next = *self.next.get(at as usize)?;
+    fn predict(&self, at: u32, way: usize) -> Option<(u32, &[u8], u16)> {
+        let next = self.next.get(at as usize)?[way];
         let (pattern, code) = self.keys.get(next.checked_sub(2)? as usize)?;
         Some((next, pattern, *code))
+    }
+
+    /// The second guess after slot `at` was right: make it the first.
+    fn promote(&mut self, at: u32) {
+        if let Some(n) = self.next.get_mut(at as usize) {
+            n.swap(0, 1);
+        }
     }
 
     /// Note that `pattern` (a key's bytes, quotes included) with `code`
@@ -591,15 +654,16 @@ impl KeyCache {
                 let i = self.keys.len() as u32;
                 self.keys.push((pattern.into(), code));
                 self.index.insert(pattern.into(), i);
-                self.next.push(Self::NONE);
+                self.next.push([Self::NONE; 2]);
                 i + 2
             }
             None => Self::UNKEPT,
         };
         if let Some(n) = self.next.get_mut(at as usize)
             && at != Self::UNKEPT
+            && n[0] != slot
         {
-            *n = slot;
+            *n = [slot, n[0]];
         }
         slot
     }

@@ -15,6 +15,7 @@ mod map;
 mod params;
 mod record;
 
+use crate::json_cursor::{Cursor, Fast, KeyCache};
 use crate::json_stream::{JsonRecord, JsonStream};
 use crate::{DecodeContext, Decoder, Format, Output, RecordPos};
 
@@ -64,6 +65,14 @@ impl JsonRecord for CloudTrailRecord {
 
     fn emit(rec: &mut record::Record<'_>, pos: RecordPos, out: &mut Output) {
         map::map(rec, pos, out);
+    }
+
+    fn read_fast<'a>(
+        c: &mut Cursor<'a>,
+        keys: &mut KeyCache,
+        rec: &mut record::Record<'a>,
+    ) -> Fast<()> {
+        record::read_fast(c, keys, rec)
     }
 }
 

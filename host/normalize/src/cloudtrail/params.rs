@@ -9,6 +9,7 @@ use std::fmt;
 
 use serde::de::{self, Deserialize, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
+use crate::json_cursor::{Bail, Cursor, Fast};
 use crate::json_stream::JsonText;
 
 /// The scalar request parameters of a record, in the order logged.
@@ -75,6 +76,79 @@ impl<'de> Visitor<'de> for ParamsVisitor {
     fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
         Ok(RequestParameters::default())
     }
+}
+
+/// `requestParameters` read with the cursor, as [`ParamsVisitor`] reads
+/// it: `null` is none, an object its scalars and lists of scalars. Other
+/// values (which CloudTrail never writes) and numbers that are not plain
+/// unsigned integers (serde renders those) bail.
+pub(crate) fn params_fast(c: &mut Cursor<'_>) -> Fast<Option<RequestParameters>> {
+    if c.null()? {
+        return Ok(None);
+    }
+    let mut params = Vec::new();
+    c.object()?;
+    let mut first = true;
+    while let Some(key) = c.next_key(&mut first)? {
+        let key = key.decode()?;
+        let value = match c.peek_byte()? {
+            b'[' => list_fast(c)?,
+            b'{' => {
+                c.skip()?;
+                None
+            }
+            _ => scalar_fast(c)?.map(Cow::into_owned),
+        };
+        if let Some(value) = value {
+            params.push((key.into_owned(), value));
+        }
+    }
+    Ok(Some(RequestParameters(params)))
+}
+
+/// A scalar parameter or list element as text; `None` for `null`.
+fn scalar_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<Cow<'a, str>>> {
+    Ok(match c.peek_byte()? {
+        b'"' => Some(c.string()?.decode()?),
+        b'0'..=b'9' => Some(Cow::Borrowed(c.unsigned()?.0)),
+        b'n' => {
+            c.null()?;
+            None
+        }
+        b't' | b'f' => c.text()?,
+        _ => return Err(Bail),
+    })
+}
+
+/// A list parameter: its scalars joined with `,` when it holds nothing
+/// else and at least one.
+fn list_fast(c: &mut Cursor<'_>) -> Fast<Option<String>> {
+    c.array()?;
+    let mut first = true;
+    let mut joined = String::new();
+    let mut count = 0usize;
+    let mut scalars_only = true;
+    while c.next_element(&mut first)? {
+        let item = match c.peek_byte()? {
+            b'{' | b'[' => {
+                c.skip()?;
+                None
+            }
+            _ => scalar_fast(c)?,
+        };
+        match item {
+            Some(t) if scalars_only => {
+                if count > 0 {
+                    joined.push(',');
+                }
+                joined.push_str(&t);
+                count += 1;
+            }
+            Some(_) => {}
+            None => scalars_only = false,
+        }
+    }
+    Ok((scalars_only && count > 0).then_some(joined))
 }
 
 /// One parameter value as text, or `None` when it is not kept.

@@ -6,6 +6,8 @@ use serde::Deserialize;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 
 use super::params::RequestParameters;
+use super::params::params_fast;
+use crate::json_cursor::{Bail, Cursor, Fast, KeyCache};
 use crate::json_fields::{Fields, OptionInPlace, element};
 use crate::json_stream::{JsonText, TextSlot};
 
@@ -159,6 +161,224 @@ impl<'de> Fields<'de> for Record<'de> {
         r.resources = element(&mut seq, 15, EXPECTED)?;
         Ok(())
     }
+}
+
+/// Reads a record with the cursor, as [`InPlace`] reads it: the top
+/// level's strings here, a repeated key bailing (serde's duplicate-field
+/// error); the nested parts (identity, request parameters, additional
+/// data, resources) each read by serde from the text of its value alone.
+///
+/// [`InPlace`]: crate::json_fields::InPlace
+pub(crate) fn read_fast<'a>(
+    c: &mut Cursor<'a>,
+    keys: &mut KeyCache,
+    r: &mut Record<'a>,
+) -> Fast<()> {
+    c.object()?;
+    let mut first = true;
+    let mut at = KeyCache::START;
+    let mut seen = 0u32;
+    let code = |k: &str| record_field(k).map_or(u16::MAX, |i| i as u16);
+    while let Some(i) = c.cached_key(&mut first, keys, &mut at, code)? {
+        let i = usize::from(i);
+        if i >= RECORD_FIELDS.len() {
+            c.skip()?;
+            continue;
+        }
+        if seen & (1 << i) != 0 {
+            return Err(Bail);
+        }
+        seen |= 1 << i;
+        let slot = match i {
+            0 => &mut r.event_time,
+            1 => &mut r.forwarder_timestamp,
+            2 => &mut r.event_source,
+            3 => &mut r.event_name,
+            4 => &mut r.event_type,
+            5 => &mut r.event_id,
+            6 => &mut r.request_id,
+            7 => &mut r.aws_region,
+            8 => &mut r.source_ip_address,
+            9 => &mut r.user_agent,
+            10 => &mut r.error_code,
+            11 => &mut r.recipient_account_id,
+            12 => {
+                if !c.null()? {
+                    identity_fast(c, r.user_identity.insert(UserIdentity::default()))?;
+                }
+                continue;
+            }
+            13 => {
+                r.request_parameters = params_fast(c)?;
+                continue;
+            }
+            14 => {
+                r.additional_event_data = additional_fast(c)?;
+                continue;
+            }
+            _ => {
+                r.resources = resources_fast(c)?;
+                continue;
+            }
+        };
+        *slot = c.string_or_null()?.map(JsonText);
+    }
+    Ok(())
+}
+
+/// The members of an object read as a derived struct reads them: `read`
+/// gets the index of each key `field` knows, once (a repeat bails:
+/// serde's duplicate-field error); other keys are skipped. Anything but
+/// an object bails (the array form is serde's).
+fn struct_fast<'a>(
+    c: &mut Cursor<'a>,
+    field: impl Fn(&str) -> Option<usize>,
+    mut read: impl FnMut(&mut Cursor<'a>, usize) -> Fast<()>,
+) -> Fast<()> {
+    c.object()?;
+    let mut first = true;
+    let mut seen = 0u32;
+    while let Some(key) = c.next_key(&mut first)? {
+        match field(key.plain()?) {
+            Some(i) => {
+                if seen & (1 << i) != 0 {
+                    return Err(Bail);
+                }
+                seen |= 1 << i;
+                read(c, i)?;
+            }
+            None => c.skip()?,
+        }
+    }
+    Ok(())
+}
+
+/// `userIdentity` (not `null`), as [`UserIdentity`]'s `Fields` read it.
+fn identity_fast<'a>(c: &mut Cursor<'a>, id: &mut UserIdentity<'a>) -> Fast<()> {
+    struct_fast(c, identity_field, |c, i| {
+        let slot = match i {
+            0 => &mut id.kind,
+            1 => &mut id.user_name,
+            2 => &mut id.arn,
+            3 => &mut id.account_id,
+            4 => &mut id.access_key_id,
+            5 => &mut id.principal_id,
+            6 => &mut id.invoked_by,
+            _ => {
+                id.session_context = session_fast(c)?;
+                return Ok(());
+            }
+        };
+        *slot = c.string_or_null()?.map(JsonText);
+        Ok(())
+    })
+}
+
+/// `sessionContext`, as the derived [`SessionContext`] reads it.
+fn session_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<SessionContext<'a>>> {
+    if c.null()? {
+        return Ok(None);
+    }
+    let mut ctx = SessionContext {
+        session_issuer: None,
+    };
+    let field = |k: &str| (k == "sessionIssuer").then_some(0);
+    struct_fast(c, field, |c, _| {
+        if !c.null()? {
+            let mut arn = None;
+            struct_fast(
+                c,
+                |k| (k == "arn").then_some(0),
+                |c, _| {
+                    arn = c.string_or_null()?.map(JsonText);
+                    Ok(())
+                },
+            )?;
+            ctx.session_issuer = Some(SessionIssuer { arn });
+        }
+        Ok(())
+    })?;
+    Ok(Some(ctx))
+}
+
+/// `additionalEventData`, as the derived [`AdditionalEventData`] reads
+/// it; byte counts other than plain integers and digit strings bail.
+fn additional_fast(c: &mut Cursor<'_>) -> Fast<Option<AdditionalEventData>> {
+    if c.null()? {
+        return Ok(None);
+    }
+    let mut data = AdditionalEventData {
+        bytes_transferred_in: None,
+        bytes_transferred_out: None,
+    };
+    let field = |k: &str| match k {
+        "bytesTransferredIn" => Some(0),
+        "bytesTransferredOut" => Some(1),
+        _ => None,
+    };
+    struct_fast(c, field, |c, i| {
+        let count = match c.peek_byte()? {
+            b'n' => {
+                c.null()?;
+                None
+            }
+            b'0'..=b'9' => Some(whole_count(c.number()?)?),
+            b'"' => Some(c.string()?.decode()?.trim().parse().map_err(|_| Bail)?),
+            _ => return Err(Bail),
+        };
+        if i == 0 {
+            data.bytes_transferred_in = count;
+        } else {
+            data.bytes_transferred_out = count;
+        }
+        Ok(())
+    })?;
+    Ok(Some(data))
+}
+
+/// A byte count written as a number: an integer, or a float whose
+/// fraction is zeros (`500.0`, as forwarders re-encode counts) below 2^53,
+/// which every float parser reads exactly; any other number bails
+/// (serde's float reading decides it).
+fn whole_count(text: &str) -> Fast<u64> {
+    match text.split_once('.') {
+        None if !text.contains(['e', 'E']) => text.parse().map_err(|_| Bail),
+        Some((whole, fraction)) if fraction.bytes().all(|b| b == b'0') => {
+            let n: u64 = whole.parse().map_err(|_| Bail)?;
+            if n < 1 << 53 { Ok(n) } else { Err(Bail) }
+        }
+        _ => Err(Bail),
+    }
+}
+
+/// `resources`, as `Option<Vec<Resource>>` reads it (`ARN` or `arn`, not
+/// both).
+fn resources_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<Vec<Resource<'a>>>> {
+    if c.null()? {
+        return Ok(None);
+    }
+    let mut list = Vec::new();
+    c.array()?;
+    let mut first = true;
+    while c.next_element(&mut first)? {
+        let (mut kind, mut arn) = (None, None);
+        let field = |k: &str| match k {
+            "type" => Some(0),
+            "ARN" | "arn" => Some(1),
+            _ => None,
+        };
+        struct_fast(c, field, |c, i| {
+            let v = c.string_or_null()?.map(JsonText);
+            if i == 0 {
+                kind = v;
+            } else {
+                arn = v;
+            }
+            Ok(())
+        })?;
+        list.push(Resource { kind, arn });
+    }
+    Ok(Some(list))
 }
 
 const IDENTITY_FIELDS: &[&str] = &[

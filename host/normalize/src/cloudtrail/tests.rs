@@ -550,3 +550,130 @@ proptest::proptest! {
         }
     }
 }
+
+/// Every record of the fixtures, one per line and as envelopes, and
+/// mangled: the cursor's reading gives the same events, errors and counts
+/// as serde's.
+mod fast_path {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::json_stream::differential::{assert_agrees, fast_count};
+
+    const FILES: [&str; 10] = [
+        "corpus/aws-cloudtrail/awsdocs-aurora_rds_CreateDBInstance_event.json",
+        "corpus/aws-cloudtrail/awsdocs-aurora_rdsdata_ExecuteStatement_event.json",
+        "corpus/aws-cloudtrail/awsdocs-cloudtrail_Records_CreateUser.json",
+        "corpus/aws-cloudtrail/awsdocs-cloudtrail_Records_StartInstances.json",
+        "corpus/aws-cloudtrail/awsdocs-s3-outposts_PutObject_event.json",
+        "corpus/aws-cloudtrail/awsdocs-s3_Records_ListBuckets-PutBucketAcl-GetBucketVersioning.json",
+        "corpus/aws-cloudtrail/otrf_ec2_proxy_s3_exfiltration_2020-09-14011940.jsonl",
+        "written/aws-cloudtrail/rds_snapshot-share-and-export_pretty-envelope.json",
+        "written/aws-cloudtrail/rdsdata_transaction-batch_s3-envelope.json",
+        "written/aws-cloudtrail/s3_multipart-upload_one-per-line.jsonl",
+    ];
+
+    /// Every record of every file, compact, one per line.
+    fn records() -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for f in FILES {
+            let text = fixture(f);
+            let values: Vec<serde_json::Value> = serde_json::Deserializer::from_slice(&text)
+                .into_iter()
+                .collect::<Result<_, _>>()
+                .unwrap_or_else(|e| panic!("{f}: {e}"));
+            for v in values {
+                let records = match v.get("Records") {
+                    Some(serde_json::Value::Array(rs)) => rs.clone(),
+                    _ => vec![v],
+                };
+                for r in records {
+                    out.push(serde_json::to_vec(&r).expect("serializable"));
+                }
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn every_record_reads_fast_and_as_serde_reads_it() {
+        let lines = records();
+        assert!(lines.len() >= 40, "{} records", lines.len());
+        assert_eq!(
+            fast_count::<CloudTrailRecord>(&lines, Some("Records")),
+            lines.len()
+        );
+        assert_agrees::<CloudTrailRecord>(&lines, Some("Records"));
+        // All of them in one S3 envelope on one line, and as an array.
+        let joined = lines.join(&b","[..]);
+        let envelope = [b"{\"Records\":[".as_slice(), &joined, b"]}"].concat();
+        let array = [b"[".as_slice(), &joined, b"]"].concat();
+        for line in [envelope, array] {
+            let lines = vec![line];
+            assert_eq!(fast_count::<CloudTrailRecord>(&lines, Some("Records")), 1);
+            assert_agrees::<CloudTrailRecord>(&lines, Some("Records"));
+        }
+    }
+
+    #[test]
+    fn shapes_serde_renders_or_refuses_go_to_serde() {
+        let base = r#"{"eventTime":"2024-01-01T00:00:00Z","eventSource":"s3.amazonaws.com","eventName":"PutObject","eventID":"e1","#;
+        for tail in [
+            r#""eventName":"again"}"#,
+            r#""requestParameters":{"n":-1}}"#,
+            r#""requestParameters":{"n":1.5}}"#,
+            r#""requestParameters":"text"}"#,
+            r#""additionalEventData":{"bytesTransferredIn":1.5}}"#,
+            r#""additionalEventData":{"bytesTransferredIn":1e3}}"#,
+            r#""additionalEventData":{"bytesTransferredIn":18446744073709551616}}"#,
+            r#""additionalEventData":{"bytesTransferredIn":-1}}"#,
+            r#""additionalEventData":{"bytesTransferredIn":"x"}}"#,
+            r#""resources":[{"ARN":"a","arn":"b"}]}"#,
+            r#""resources":[null]}"#,
+            r#""userIdentity":{"type":"IAMUser","type":"Root"}}"#,
+            r#""userIdentity":["IAMUser"]}"#,
+            r#""awsRegion":7}"#,
+        ] {
+            let lines = vec![format!("{base}{tail}").into_bytes()];
+            assert_eq!(fast_count::<CloudTrailRecord>(&lines, None), 0, "{tail}");
+            assert_agrees::<CloudTrailRecord>(&lines, None);
+        }
+        // Read fast: lists of scalars joined, other lists and objects
+        // dropped, nulls, escaped parameter names, counts as strings.
+        let tail = r#""requestParameters":{"a\u0062":["x",2,true],"mixed":["x",{}],"empty":[],"o":{"k":1},"z":null,"e":""},"additionalEventData":{"bytesTransferredIn":" 12 ","bytesTransferredOut":500.00},"resources":[{"type":"AWS::S3::Object","arn":"arn:x"}],"userIdentity":{"type":"AssumedRole","sessionContext":{"sessionIssuer":{"arn":"arn:role"}}}}"#;
+        let lines = vec![format!("{base}{tail}").into_bytes()];
+        assert_eq!(fast_count::<CloudTrailRecord>(&lines, None), 1);
+        assert_agrees::<CloudTrailRecord>(&lines, None);
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+        #[test]
+        fn mangled_records_read_as_serde_reads_them(
+            picks in prop::collection::vec(
+                (any::<prop::sample::Index>(), any::<prop::sample::Index>(), "[ -~]{0,4}", any::<bool>()),
+                1..6,
+            ),
+            envelope in any::<bool>(),
+        ) {
+            let records = records();
+            let mangled: Vec<Vec<u8>> = picks
+                .into_iter()
+                .map(|(rec, at, insert, replace)| {
+                    let mut line = rec.get(&records).clone();
+                    let at = at.index(line.len() + 1);
+                    let end = if replace { (at + 1).min(line.len()) } else { at };
+                    line.splice(at..end, insert.bytes());
+                    line
+                })
+                .collect();
+            let lines = if envelope {
+                vec![[b"{\"Records\":[".as_slice(), &mangled.join(&b","[..]), b"]}"].concat()]
+            } else {
+                mangled
+            };
+            assert_agrees::<CloudTrailRecord>(&lines, Some("Records"));
+        }
+    }
+}
