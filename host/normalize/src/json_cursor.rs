@@ -280,17 +280,6 @@ impl<'a> Cursor<'a> {
         }
     }
 
-    /// The next value, skipped and checked, as the text it spans: for a
-    /// part of a record that serde reads better (one value alone).
-    pub(crate) fn raw_value(&mut self) -> Fast<&'a str> {
-        self.peek()?;
-        let start = self.pos;
-        self.skip()?;
-        // Both ends are at ASCII bytes (the value's first byte, and the
-        // byte after its last).
-        Ok(&self.text[start..self.pos])
-    }
-
     /// A string value.
     pub(crate) fn string(&mut self) -> Fast<Str<'a>> {
         self.expect(b'"')?;
@@ -567,23 +556,6 @@ impl<'a> Cursor<'a> {
             escaped,
         })
     }
-}
-
-/// One value, given alone as `text`, read by serde into `T`; any error
-/// bails (the whole record then goes to serde, which words it).
-pub(crate) fn serde_value<'a, T: serde::Deserialize<'a>>(text: &'a str) -> Fast<T> {
-    serde_json::from_str(text).map_err(|_| Bail)
-}
-
-/// [`serde_value`] through a seed.
-pub(crate) fn serde_seed<'a, S: serde::de::DeserializeSeed<'a>>(
-    text: &'a str,
-    seed: S,
-) -> Fast<S::Value> {
-    let mut de = serde_json::Deserializer::from_str(text);
-    let value = seed.deserialize(&mut de).map_err(|_| Bail)?;
-    de.end().map_err(|_| Bail)?;
-    Ok(value)
 }
 
 /// The keys of the records read so far, and which key followed which: a
