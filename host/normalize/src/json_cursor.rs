@@ -514,45 +514,49 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         let mut i = start;
         let mut escaped = false;
-        loop {
-            i = find_special(b, i);
+        let end = 'scan: loop {
+            if let Some((quote, backslash, control)) = block_masks(b, i) {
+                // The block's special bytes in order; an escape takes its
+                // character (and a `\u`'s digits) out of the walk, so a
+                // string full of escapes is still read a block at a time.
+                let mut special = quote | backslash | control;
+                let mut next = 16;
+                while special != 0 {
+                    let k = special.trailing_zeros() as usize;
+                    let bit = 1u32 << k;
+                    if quote & bit != 0 {
+                        break 'scan i + k;
+                    }
+                    if control & bit != 0 {
+                        return Err(Bail);
+                    }
+                    escaped = true;
+                    let after = k + escape_len(b, i + k)?;
+                    if after >= 16 {
+                        next = after;
+                        break;
+                    }
+                    special &= !((1u32 << after) - 1);
+                }
+                i += next;
+                continue;
+            }
+            // Fewer than sixteen bytes left.
             match b.get(i) {
-                Some(b'"') => break,
+                Some(b'"') => break i,
                 Some(b'\\') => {
                     escaped = true;
-                    let e = *b.get(i + 1).ok_or(Bail)?;
-                    // A table, not a `match`: the usual escape is then one
-                    // well-predicted branch rather than a jump table.
-                    if SIMPLE_ESCAPE[usize::from(e)] {
-                        i += 2;
-                        continue;
-                    }
-                    match e {
-                        b'u' => {
-                            let hex = b.get(i + 2..i + 6).ok_or(Bail)?;
-                            if !hex.iter().all(u8::is_ascii_hexdigit) {
-                                return Err(Bail);
-                            }
-                            // Surrogates: serde_json's rules (pairs, lone
-                            // halves) are left to it.
-                            if matches!(hex[0], b'd' | b'D')
-                                && matches!(hex[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
-                            {
-                                return Err(Bail);
-                            }
-                            i += 6;
-                        }
-                        _ => return Err(Bail),
-                    }
+                    i += escape_len(b, i)?;
                 }
+                Some(&c) if c >= 0x20 => i += 1,
                 // A control character, or the end of the input.
                 _ => return Err(Bail),
             }
-        }
-        self.pos = i + 1;
+        };
+        self.pos = end + 1;
         Ok(Str {
             // Both ends are ASCII quotes: char boundaries.
-            raw: &self.text[start..i],
+            raw: &self.text[start..end],
             escaped,
         })
     }
@@ -659,44 +663,62 @@ static SIMPLE_ESCAPE: [bool; 256] = {
     t
 };
 
-/// The index of the first `"`, `\` or control character (below 0x20) at
-/// or after `i`, or the length.
-fn find_special(b: &[u8], mut i: usize) -> usize {
+/// The length of the escape at `at` (a backslash): 2, or 6 for `\u`
+/// and four hex digits. Unknown escapes, and surrogate escapes (whose
+/// rules, pairs and lone halves, are serde_json's to apply), bail.
+#[inline]
+fn escape_len(b: &[u8], at: usize) -> Fast<usize> {
+    let e = *b.get(at + 1).ok_or(Bail)?;
+    // A table, not a `match`: the usual escape is one well-predicted
+    // branch rather than a jump table.
+    if SIMPLE_ESCAPE[usize::from(e)] {
+        return Ok(2);
+    }
+    if e != b'u' {
+        return Err(Bail);
+    }
+    let hex = b.get(at + 2..at + 6).ok_or(Bail)?;
+    let surrogate =
+        matches!(hex[0], b'd' | b'D') && matches!(hex[1], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F');
+    if !hex.iter().all(u8::is_ascii_hexdigit) || surrogate {
+        return Err(Bail);
+    }
+    Ok(6)
+}
+
+/// Bit masks of the quotes, backslashes and control characters (below
+/// 0x20) among the sixteen bytes at `i` (bit n: byte `i + n`); `None`
+/// when fewer than sixteen bytes are left (or off x86_64: the caller
+/// then reads byte by byte).
+#[inline]
+fn block_masks(b: &[u8], i: usize) -> Option<(u32, u32, u32)> {
     #[cfg(target_arch = "x86_64")]
     {
         use std::arch::x86_64::{
             __m128i, _mm_cmpeq_epi8, _mm_loadu_si128, _mm_min_epu8, _mm_movemask_epi8,
-            _mm_or_si128, _mm_set1_epi8,
+            _mm_set1_epi8,
         };
-        // SAFETY: SSE2 is part of the x86_64 baseline, and every load
-        // reads 16 bytes that lie within `b` (`i + 16 <= b.len()`).
+        if i.checked_add(16)? > b.len() {
+            return None;
+        }
+        // SAFETY: SSE2 is part of the x86_64 baseline, and the load reads
+        // the 16 bytes at `i`, which lie within `b` (checked above).
         unsafe {
-            let quote = _mm_set1_epi8(b'"' as i8);
-            let backslash = _mm_set1_epi8(b'\\' as i8);
+            let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
+            let quote = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'"' as i8)));
+            let backslash = _mm_movemask_epi8(_mm_cmpeq_epi8(v, _mm_set1_epi8(b'\\' as i8)));
+            // A byte is a control character when min(byte, 0x1f) is the
+            // byte itself (an unsigned compare SSE2 lacks).
             let below_space = _mm_set1_epi8(0x1f);
-            while i + 16 <= b.len() {
-                let v = _mm_loadu_si128(b.as_ptr().add(i).cast::<__m128i>());
-                // A byte is a control character when min(byte, 0x1f) is
-                // the byte itself (an unsigned compare SSE2 lacks).
-                let hits = _mm_or_si128(
-                    _mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
-                    _mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v),
-                );
-                let mask = _mm_movemask_epi8(hits);
-                if mask != 0 {
-                    return i + mask.trailing_zeros() as usize;
-                }
-                i += 16;
-            }
+            let control = _mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(v, below_space), v));
+            Some((quote as u32, backslash as u32, control as u32))
         }
     }
-    while let Some(&c) = b.get(i) {
-        if c == b'"' || c == b'\\' || c < 0x20 {
-            return i;
-        }
-        i += 1;
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        let _ = (b, i);
+        None
     }
-    i
 }
 
 #[cfg(test)]

@@ -104,6 +104,22 @@ fn strings_are_found_across_the_sixteen_byte_blocks() {
         let open = format!("\"{body}");
         assert_eq!(Cursor::new(&open).string(), Err(Bail));
     }
+    // Runs of escapes at every offset, so escapes straddle the blocks'
+    // edges (a `\u` escape's digits in the next block, a `\"` whose quote
+    // is the next block's first byte), then the closing quote.
+    for pad in 0..40 {
+        let body = format!("{}{}", "x".repeat(pad), "\\\"\\u00e9\\\\\\/".repeat(5));
+        let doc = format!("\"{body}\" ,");
+        let mut c = Cursor::new(&doc);
+        let s = c.string().expect("escaped string");
+        assert_eq!(s.raw(), body);
+        let want = format!("{}{}", "x".repeat(pad), "\"\u{e9}\\/".repeat(5));
+        assert_eq!(s.decode().as_deref(), Ok(want.as_str()));
+        assert_eq!(c.peek_byte(), Ok(b','));
+        // The same with a control character after the escapes.
+        let bad = format!("\"{body}\u{1f}\"");
+        assert_eq!(Cursor::new(&bad).string(), Err(Bail));
+    }
     // Bytes above 0x7f are text, not control characters.
     let doc = "\"é€😀 ÿ\"";
     assert_eq!(Cursor::new(doc).string().map(Str::raw), Ok("é€😀 ÿ"));
