@@ -210,10 +210,10 @@ impl<'a> Cursor<'a> {
             if let Some((next, pattern, code)) = keys.predict(*at, way)
                 && self.bytes()[self.pos..].starts_with(pattern)
             {
-                // The pattern is a whole key without escapes, quotes
-                // included: the same bytes are the same, valid, string.
+                // The pattern is a whole key without escapes, quotes and
+                // colon included: the same bytes are the same, valid,
+                // string and its colon.
                 self.pos += pattern.len();
-                self.expect(b':')?;
                 if way == 1 {
                     keys.promote(*at);
                 }
@@ -224,10 +224,16 @@ impl<'a> Cursor<'a> {
         let start = self.pos;
         self.expect(b'"')?;
         let text = self.string_body()?.plain()?;
-        let pattern = &self.bytes()[start..self.pos];
-        self.expect(b':')?;
         let code = code(text);
-        *at = keys.learn(*at, pattern, code);
+        // Kept with its colon when the colon follows at once (as one-line
+        // JSON writes it); a key spaced from its colon is not kept.
+        if self.bytes().get(self.pos) == Some(&b':') {
+            self.pos += 1;
+            *at = keys.learn(*at, &self.bytes()[start..self.pos], code);
+        } else {
+            self.expect(b':')?;
+            *at = keys.learn(*at, &[], code);
+        }
         Ok(Some(code))
     }
 
@@ -571,7 +577,8 @@ impl<'a> Cursor<'a> {
 /// than [`KeyCache::MAX_KEY_LEN`]), keys are read and looked up as usual
 /// and no more are kept, whatever the input holds.
 pub(crate) struct KeyCache {
-    /// Each key kept: its bytes in the input, quotes included, and code.
+    /// Each key kept: its bytes in the input, quotes and colon included,
+    /// and code.
     keys: Vec<(Box<[u8]>, u16)>,
     /// Those bytes → index in `keys`.
     index: std::collections::HashMap<Box<[u8]>, u32>,
@@ -621,12 +628,14 @@ impl KeyCache {
         }
     }
 
-    /// Note that `pattern` (a key's bytes, quotes included) with `code`
-    /// followed slot `at`; its own slot.
+    /// Note that `pattern` (a key's bytes, quotes and colon included;
+    /// empty for a key not to keep) with `code` followed slot `at`; its
+    /// own slot.
     fn learn(&mut self, at: u32, pattern: &[u8], code: u16) -> u32 {
         let slot = match self.index.get(pattern) {
+            _ if pattern.is_empty() => Self::UNKEPT,
             Some(&i) => i + 2,
-            None if self.keys.len() < Self::MAX_KEYS && pattern.len() <= Self::MAX_KEY_LEN + 2 => {
+            None if self.keys.len() < Self::MAX_KEYS && pattern.len() <= Self::MAX_KEY_LEN + 3 => {
                 let i = self.keys.len() as u32;
                 self.keys.push((pattern.into(), code));
                 self.index.insert(pattern.into(), i);
