@@ -181,16 +181,17 @@ impl<'a> Cursor<'a> {
     }
 
     /// [`Cursor::next_key`] through a [`KeyCache`]: the key's code, as
-    /// `code` gives it for the key's text (one `code` function per cache:
-    /// a kept key keeps its code), or `None` at the object's end. `at` is the
-    /// previous key's slot (start with [`KeyCache::START`]). Where the
+    /// `code` gives it for the key's text (one `code` function per
+    /// context: a kept key keeps its code), or `None` at the object's end.
+    /// `at` is where the object's keys are (start with
+    /// [`KeyCache::chain`]). Where the
     /// input holds the key that followed the previous one last time, it is
     /// taken with one comparison, neither scanned nor looked up.
     pub(crate) fn cached_key(
         &mut self,
         first: &mut bool,
         keys: &mut KeyCache,
-        at: &mut u32,
+        at: &mut KeyChain,
         code: impl FnOnce(&str) -> u16,
     ) -> Fast<Option<u16>> {
         let c = self.peek()?;
@@ -217,7 +218,7 @@ impl<'a> Cursor<'a> {
                 if way == 1 {
                     keys.promote(*at);
                 }
-                *at = next;
+                at.slot = next;
                 return Ok(Some(code));
             }
         }
@@ -229,10 +230,10 @@ impl<'a> Cursor<'a> {
         // JSON writes it); a key spaced from its colon is not kept.
         if self.bytes().get(self.pos) == Some(&b':') {
             self.pos += 1;
-            *at = keys.learn(*at, &self.bytes()[start..self.pos], code);
+            keys.learn(at, &self.bytes()[start..self.pos], code);
         } else {
             self.expect(b':')?;
-            *at = keys.learn(*at, &[], code);
+            keys.learn(at, &[], code);
         }
         Ok(Some(code))
     }
@@ -573,6 +574,10 @@ impl<'a> Cursor<'a> {
 /// exporter, one schema), so the next key is usually the one that followed
 /// the previous key last time.
 ///
+/// Keys are kept per *context*: each kind of object a format reads (a
+/// record's top level, a nested struct) has its own keys, codes and
+/// chains, so the same name in two objects keeps two codes.
+///
 /// Bounded: past [`KeyCache::MAX_KEYS`] distinct keys (or for keys longer
 /// than [`KeyCache::MAX_KEY_LEN`]), keys are read and looked up as usual
 /// and no more are kept, whatever the input holds.
@@ -580,21 +585,32 @@ pub(crate) struct KeyCache {
     /// Each key kept: its bytes in the input, quotes and colon included,
     /// and code.
     keys: Vec<(Box<[u8]>, u16)>,
-    /// Those bytes → index in `keys`.
-    index: std::collections::HashMap<Box<[u8]>, u32>,
+    /// Per context, those bytes → index in `keys`.
+    index: [std::collections::HashMap<Box<[u8]>, u32>; KeyCache::CONTEXTS],
     /// The slots of the keys that followed each slot, the latest first
     /// (two: a stream that mixes record types, as Sysmon's process, file
     /// and network events, follows a shared key with one of a few): slot
-    /// 0 is a record's start, slot 1 follows a key not kept, slot `i + 2`
-    /// follows key `i`. `NONE`: no key yet.
+    /// `c` is the start of an object of context `c`, slot `CONTEXTS`
+    /// follows a key not kept, slot `FIRST_KEY + i` follows key `i`.
+    /// `NONE`: no key yet.
     next: Vec<[u32; 2]>,
 }
 
+/// Where an object's keys are being read: its context, and the slot of
+/// the key before (see [`KeyCache`]).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct KeyChain {
+    ctx: usize,
+    slot: u32,
+}
+
 impl KeyCache {
-    /// The slot before a record's first key.
-    pub(crate) const START: u32 = 0;
+    /// Contexts a cache keeps apart.
+    pub(crate) const CONTEXTS: usize = 4;
     /// The slot after a key that is not kept.
-    const UNKEPT: u32 = 1;
+    const UNKEPT: u32 = Self::CONTEXTS as u32;
+    /// The slot after key 0.
+    const FIRST_KEY: u32 = Self::UNKEPT + 1;
     const NONE: u32 = u32::MAX;
     pub(crate) const MAX_KEYS: usize = 4096;
     pub(crate) const MAX_KEY_LEN: usize = 80;
@@ -602,8 +618,20 @@ impl KeyCache {
     pub(crate) fn new() -> Self {
         KeyCache {
             keys: Vec::new(),
-            index: std::collections::HashMap::new(),
-            next: vec![[Self::NONE; 2]; 2],
+            index: Default::default(),
+            next: vec![[Self::NONE; 2]; Self::FIRST_KEY as usize],
+        }
+    }
+
+    /// The chain of an object of context `ctx` (below
+    /// [`KeyCache::CONTEXTS`]; a format numbers its own), before its first
+    /// key.
+    pub(crate) fn chain(ctx: usize) -> KeyChain {
+        debug_assert!(ctx < Self::CONTEXTS);
+        let ctx = ctx.min(Self::CONTEXTS - 1);
+        KeyChain {
+            ctx,
+            slot: ctx as u32,
         }
     }
 
@@ -613,44 +641,45 @@ impl KeyCache {
         self.keys.len()
     }
 
-    /// The key predicted after slot `at`: its slot, bytes and code.
+    /// The key predicted after `at`: its slot, bytes and code.
     #[inline]
-    fn predict(&self, at: u32, way: usize) -> Option<(u32, &[u8], u16)> {
-        let next = self.next.get(at as usize)?[way];
-        let (pattern, code) = self.keys.get(next.checked_sub(2)? as usize)?;
+    fn predict(&self, at: KeyChain, way: usize) -> Option<(u32, &[u8], u16)> {
+        let next = self.next.get(at.slot as usize)?[way];
+        let (pattern, code) = self.keys.get(next.checked_sub(Self::FIRST_KEY)? as usize)?;
         Some((next, pattern, *code))
     }
 
-    /// The second guess after slot `at` was right: make it the first.
-    fn promote(&mut self, at: u32) {
-        if let Some(n) = self.next.get_mut(at as usize) {
+    /// The second guess after `at` was right: make it the first.
+    fn promote(&mut self, at: KeyChain) {
+        if let Some(n) = self.next.get_mut(at.slot as usize) {
             n.swap(0, 1);
         }
     }
 
     /// Note that `pattern` (a key's bytes, quotes and colon included;
-    /// empty for a key not to keep) with `code` followed slot `at`; its
-    /// own slot.
-    fn learn(&mut self, at: u32, pattern: &[u8], code: u16) -> u32 {
-        let slot = match self.index.get(pattern) {
+    /// empty for a key not to keep) with `code` followed `at`, and move
+    /// `at` past it.
+    fn learn(&mut self, at: &mut KeyChain, pattern: &[u8], code: u16) {
+        let index = &mut self.index[at.ctx];
+        let slot = match index.get(pattern) {
             _ if pattern.is_empty() => Self::UNKEPT,
-            Some(&i) => i + 2,
+            Some(&i) => i + Self::FIRST_KEY,
             None if self.keys.len() < Self::MAX_KEYS && pattern.len() <= Self::MAX_KEY_LEN + 3 => {
                 let i = self.keys.len() as u32;
                 self.keys.push((pattern.into(), code));
-                self.index.insert(pattern.into(), i);
+                index.insert(pattern.into(), i);
                 self.next.push([Self::NONE; 2]);
-                i + 2
+                i + Self::FIRST_KEY
             }
             None => Self::UNKEPT,
         };
-        if let Some(n) = self.next.get_mut(at as usize)
-            && at != Self::UNKEPT
+        if let Some(n) = self.next.get_mut(at.slot as usize)
+            && at.slot != Self::UNKEPT
             && n[0] != slot
         {
             *n = [slot, n[0]];
         }
-        slot
+        at.slot = slot;
     }
 }
 

@@ -163,6 +163,10 @@ impl<'de> Fields<'de> for Record<'de> {
     }
 }
 
+/// Key cache contexts: the record's top level, `userIdentity`.
+const TOP: usize = 0;
+const IDENTITY: usize = 1;
+
 /// Reads a record with the cursor, as [`InPlace`] reads it: the top
 /// level's strings here, a repeated key bailing (serde's duplicate-field
 /// error); the nested parts (identity, request parameters, additional
@@ -176,7 +180,7 @@ pub(crate) fn read_fast<'a>(
 ) -> Fast<()> {
     c.object()?;
     let mut first = true;
-    let mut at = KeyCache::START;
+    let mut at = KeyCache::chain(TOP);
     let mut seen = 0u32;
     let code = |k: &str| record_field(k).map_or(u16::MAX, |i| i as u16);
     while let Some(i) = c.cached_key(&mut first, keys, &mut at, code)? {
@@ -204,7 +208,7 @@ pub(crate) fn read_fast<'a>(
             11 => &mut r.recipient_account_id,
             12 => {
                 if !c.null()? {
-                    identity_fast(c, r.user_identity.insert(UserIdentity::default()))?;
+                    identity_fast(c, keys, r.user_identity.insert(UserIdentity::default()))?;
                 }
                 continue;
             }
@@ -254,8 +258,26 @@ fn struct_fast<'a>(
 }
 
 /// `userIdentity` (not `null`), as [`UserIdentity`]'s `Fields` read it.
-fn identity_fast<'a>(c: &mut Cursor<'a>, id: &mut UserIdentity<'a>) -> Fast<()> {
-    struct_fast(c, identity_field, |c, i| {
+fn identity_fast<'a>(
+    c: &mut Cursor<'a>,
+    keys: &mut KeyCache,
+    id: &mut UserIdentity<'a>,
+) -> Fast<()> {
+    c.object()?;
+    let mut first = true;
+    let mut at = KeyCache::chain(IDENTITY);
+    let mut seen = 0u32;
+    let code = |k: &str| identity_field(k).map_or(u16::MAX, |i| i as u16);
+    while let Some(i) = c.cached_key(&mut first, keys, &mut at, code)? {
+        let i = usize::from(i);
+        if i >= IDENTITY_FIELDS.len() {
+            c.skip()?;
+            continue;
+        }
+        if seen & (1 << i) != 0 {
+            return Err(Bail);
+        }
+        seen |= 1 << i;
         let slot = match i {
             0 => &mut id.kind,
             1 => &mut id.user_name,
@@ -266,12 +288,12 @@ fn identity_fast<'a>(c: &mut Cursor<'a>, id: &mut UserIdentity<'a>) -> Fast<()> 
             6 => &mut id.invoked_by,
             _ => {
                 id.session_context = session_fast(c)?;
-                return Ok(());
+                continue;
             }
         };
         *slot = c.string_or_null()?.map(JsonText);
-        Ok(())
-    })
+    }
+    Ok(())
 }
 
 /// `sessionContext`, as the derived [`SessionContext`] reads it.

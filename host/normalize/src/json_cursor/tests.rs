@@ -206,7 +206,7 @@ fn cached_codes(keys: &mut KeyCache, doc: &str) -> Fast<Vec<u16>> {
     let mut c = Cursor::new(doc);
     c.object()?;
     let mut first = true;
-    let mut at = KeyCache::START;
+    let mut at = KeyCache::chain(0);
     let mut codes = Vec::new();
     while let Some(code) = c.cached_key(&mut first, keys, &mut at, |k| k.len() as u16)? {
         codes.push(code);
@@ -241,6 +241,25 @@ fn cached_keys_are_taken_only_where_the_bytes_are_the_key() {
             Ok(vec![1, 2, 3])
         );
     }
+}
+
+#[test]
+fn contexts_keep_the_same_name_apart() {
+    let mut keys = KeyCache::new();
+    for _ in 0..3 {
+        // `{"a":1}` read in context 0 with code 10 and in context 1 with
+        // code 20: each context keeps its own.
+        for (ctx, want) in [(0, 10u16), (1, 20)] {
+            let doc = r#"{"a":1}"#;
+            let mut c = Cursor::new(doc);
+            c.object().expect("object");
+            let mut first = true;
+            let mut at = KeyCache::chain(ctx);
+            let code = c.cached_key(&mut first, &mut keys, &mut at, |_| want);
+            assert_eq!(code, Ok(Some(want)), "context {ctx}");
+        }
+    }
+    assert_eq!(keys.len(), 2);
 }
 
 #[test]

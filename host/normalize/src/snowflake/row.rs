@@ -274,7 +274,7 @@ pub(crate) fn read_fast<'a>(
 ) -> Fast<()> {
     c.object()?;
     let mut first = true;
-    let mut at = KeyCache::START;
+    let mut at = KeyCache::chain(0);
     while let Some(code) = c.cached_key(&mut first, keys, &mut at, column_code)? {
         let Some(&col) = COLUMNS.get(usize::from(code)).map(|(_, c)| c) else {
             c.skip()?;

@@ -106,7 +106,7 @@ fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) ->
     c.object()?;
     let mut shipper_host = None;
     let mut first = true;
-    let mut at = KeyCache::START;
+    let mut at = KeyCache::chain(TOP);
     while let Some(code) = c.cached_key(&mut first, keys, &mut at, key_code)? {
         let Some(&key) = KEYS.get(usize::from(code)) else {
             match code
@@ -131,7 +131,7 @@ fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) ->
             Key::TimeCreated => r.time_created = c.text()?,
             Key::EventTime => r.event_time = c.text()?,
             Key::Timestamp => r.timestamp = c.text()?,
-            Key::Winlog => winlog(c, r)?,
+            Key::Winlog => winlog(keys, c, r)?,
             Key::Process => process(c, r)?,
             Key::File => {
                 let [path] = texts(c, &["path"])?;
@@ -341,37 +341,61 @@ fn dns<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     Ok(())
 }
 
+/// The system fields of `winlog`, by key code.
+const SYSTEM: [&str; 6] = [
+    "channel",
+    "computer_name",
+    "provider_name",
+    "event_id",
+    "record_id",
+    "time_created",
+];
+
+/// The key code of `winlog.event_data`.
+const EVENT_DATA_CODE: usize = SYSTEM.len();
+
+/// Key cache contexts: the record's top level, `winlog`, `event_data`.
+const TOP: usize = 0;
+const WINLOG: usize = 1;
+const EVENT_DATA: usize = 2;
+
+/// The key code of a `winlog` key.
+fn winlog_code(name: &str) -> u16 {
+    if name == "event_data" {
+        return EVENT_DATA_CODE as u16;
+    }
+    SYSTEM
+        .iter()
+        .position(|n| *n == name)
+        .map_or(u16::MAX, |i| i as u16)
+}
+
 /// `winlog`: its system fields fill those the record lacks once the
 /// object is read; `event_data` goes to the record's event data.
-fn winlog<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
-    const SYSTEM: [&str; 6] = [
-        "channel",
-        "computer_name",
-        "provider_name",
-        "event_id",
-        "record_id",
-        "time_created",
-    ];
+fn winlog<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     // Each system field: unread, or read (and maybe absent).
     let mut sys: [Option<Option<Cow<'a, str>>>; 6] = [const { None }; 6];
     let mut seen_data = false;
     c.object()?;
     let mut first = true;
-    while let Some(key) = c.next_key(&mut first)? {
-        let key = key.plain()?;
-        if key == "event_data" {
-            if std::mem::replace(&mut seen_data, true) {
-                return Err(Bail);
+    let mut at = KeyCache::chain(WINLOG);
+    while let Some(code) = c.cached_key(&mut first, keys, &mut at, winlog_code)? {
+        match usize::from(code) {
+            EVENT_DATA_CODE => {
+                if std::mem::replace(&mut seen_data, true) {
+                    return Err(Bail);
+                }
+                if !c.null()? {
+                    event_data(keys, c, &mut r.data)?;
+                }
             }
-            if !c.null()? {
-                event_data(c, &mut r.data)?;
+            i if i < SYSTEM.len() => {
+                if sys[i].is_some() {
+                    return Err(Bail);
+                }
+                sys[i] = Some(c.text()?);
             }
-            continue;
-        }
-        match SYSTEM.iter().position(|n| *n == key) {
-            Some(i) if sys[i].is_some() => return Err(Bail),
-            Some(i) => sys[i] = Some(c.text()?),
-            None => c.skip()?,
+            _ => c.skip()?,
         }
     }
     let [
@@ -397,12 +421,14 @@ fn winlog<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
 }
 
 /// `winlog.event_data`: the names the mapping uses, as they come.
-fn event_data<'a>(c: &mut Cursor<'a>, data: &mut EventData<'a>) -> Fast<()> {
+fn event_data<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, data: &mut EventData<'a>) -> Fast<()> {
     c.object()?;
     let mut first = true;
-    while let Some(key) = c.next_key(&mut first)? {
-        match FieldId::from_name(key.plain()?) {
-            Some(f) => {
+    let mut at = KeyCache::chain(EVENT_DATA);
+    let code = |k: &str| FieldId::from_name(k).map_or(u16::MAX, |f| f as u16);
+    while let Some(code) = c.cached_key(&mut first, keys, &mut at, code)? {
+        match FieldId::ALL.get(usize::from(code)) {
+            Some(&f) => {
                 if let Some(v) = c.text()? {
                     data.set(f, v);
                 }
