@@ -585,8 +585,9 @@ pub(crate) struct KeyCache {
     /// Each key kept: its bytes in the input, quotes and colon included,
     /// and code.
     keys: Vec<(Box<[u8]>, u16)>,
-    /// Per context, those bytes → index in `keys`.
-    index: [std::collections::HashMap<Box<[u8]>, u32>; KeyCache::CONTEXTS],
+    /// Per context, those bytes → index in `keys` (boxed: decoders hold
+    /// the cache inline).
+    index: Box<[std::collections::HashMap<Box<[u8]>, u32>; KeyCache::CONTEXTS]>,
     /// The slots of the keys that followed each slot, the latest first
     /// (two: a stream that mixes record types, as Sysmon's process, file
     /// and network events, follows a shared key with one of a few): slot
