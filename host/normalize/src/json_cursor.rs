@@ -184,9 +184,9 @@ impl<'a> Cursor<'a> {
     /// `code` gives it for the key's text (one `code` function per
     /// context: a kept key keeps its code), or `None` at the object's end.
     /// `at` is where the object's keys are (start with
-    /// [`KeyCache::chain`]). Where the
-    /// input holds the key that followed the previous one last time, it is
-    /// taken with one comparison, neither scanned nor looked up.
+    /// [`KeyCache::chain`]). Where the input holds the key that followed
+    /// the previous one last time (or the time before), it is taken with
+    /// one comparison, neither scanned nor looked up.
     pub(crate) fn cached_key(
         &mut self,
         first: &mut bool,

@@ -64,10 +64,13 @@ pub(crate) trait JsonRecord {
     fn read<'de, D: Deserializer<'de>>(d: D, rec: &mut Self::Record<'de>) -> Result<(), D::Error>;
     /// Emit what a parsed record becomes (an event, a skip or an error).
     fn emit(rec: &mut Self::Record<'_>, pos: RecordPos, out: &mut Output);
+    /// Whether the format reads records with [`JsonRecord::read_fast`];
+    /// a format without it pays nothing for the fast path.
+    const FAST: bool = false;
     /// Read one record with the [`Cursor`] (the fast path), into `rec`,
     /// which is empty; `Bail` sends the record to [`JsonRecord::read`]
     /// (with `rec` emptied again). `keys` is the stream's cache of the
-    /// records' top-level keys. By default every record goes to serde.
+    /// records' keys. By default every record goes to serde.
     fn read_fast<'a>(
         _c: &mut Cursor<'a>,
         _keys: &mut KeyCache,
@@ -95,14 +98,16 @@ fn parse_emit<R: JsonRecord>(
     pos: RecordPos,
     out: &mut Output,
 ) -> Result<(), serde_json::Error> {
-    let mut rec = R::Record::default();
-    let mut c = Cursor::new(text);
-    if R::read_fast(&mut c, keys, &mut rec)
-        .and_then(|()| c.end())
-        .is_ok()
-    {
-        R::emit(&mut rec, pos, out);
-        return Ok(());
+    if R::FAST {
+        let mut rec = R::Record::default();
+        let mut c = Cursor::new(text);
+        if R::read_fast(&mut c, keys, &mut rec)
+            .and_then(|()| c.end())
+            .is_ok()
+        {
+            R::emit(&mut rec, pos, out);
+            return Ok(());
+        }
     }
     parse_emit_serde::<R>(text, pos, out)
 }
@@ -254,11 +259,14 @@ impl JsonStream {
         // others are kept and the bad one is reported alone; if the line
         // ends inside the value, the splitter continues on the next lines.
         let mark = Mark::new(out);
-        let envelope = first == b'{';
-        if fast_records::<R>(text, envelope, self.envelope_key, &mut self.keys, pos, out).is_ok() {
-            return;
+        if R::FAST {
+            let envelope = first == b'{';
+            let keys = &mut self.keys;
+            if fast_records::<R>(text, envelope, self.envelope_key, keys, pos, out).is_ok() {
+                return;
+            }
+            mark.rewind(out);
         }
-        mark.rewind(out);
         let seed = Records::<R> {
             pos,
             out: &mut *out,
@@ -841,6 +849,7 @@ pub(crate) mod differential {
     /// How many of `lines` the fast path reads whole (as one record, or
     /// as an array or envelope of records), for tests that must exercise it.
     pub(crate) fn fast_count<R: JsonRecord>(lines: &[Vec<u8>], envelope: Option<&str>) -> usize {
+        assert!(R::FAST, "a format tested for its fast path must turn it on");
         lines
             .iter()
             .filter_map(|l| std::str::from_utf8(l.trim_ascii()).ok())

@@ -67,6 +67,8 @@ impl JsonRecord for CloudTrailRecord {
         map::map(rec, pos, out);
     }
 
+    const FAST: bool = true;
+
     fn read_fast<'a>(
         c: &mut Cursor<'a>,
         keys: &mut KeyCache,

@@ -96,6 +96,8 @@ impl JsonRecord for JsonRow {
         emit(row, pos, out);
     }
 
+    const FAST: bool = true;
+
     fn read_fast<'a>(c: &mut Cursor<'a>, keys: &mut KeyCache, row: &mut Row<'a>) -> Fast<()> {
         row::read_fast(c, keys, row)
     }
