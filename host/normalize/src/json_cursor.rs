@@ -238,6 +238,36 @@ impl<'a> Cursor<'a> {
         Ok(Some(code))
     }
 
+    /// The members of an object read as `#[derive(Deserialize)]` reads a
+    /// struct: `read` gets the index in `names` of each known key, once (a
+    /// repeat bails: serde's duplicate-field error); other keys are
+    /// skipped. Anything but an object (`null`, the array form) bails.
+    /// At most 32 names.
+    pub(crate) fn fields(
+        &mut self,
+        names: &[&str],
+        mut read: impl FnMut(&mut Self, usize) -> Fast<()>,
+    ) -> Fast<()> {
+        debug_assert!(names.len() <= 32);
+        self.object()?;
+        let mut seen = 0u32;
+        let mut first = true;
+        while let Some(key) = self.next_key(&mut first)? {
+            let key = key.plain()?;
+            match names.iter().position(|n| *n == key) {
+                Some(i) => {
+                    if seen & (1 << i) != 0 {
+                        return Err(Bail);
+                    }
+                    seen |= 1 << i;
+                    read(self, i)?;
+                }
+                None => self.skip()?,
+            }
+        }
+        Ok(())
+    }
+
     /// Enter an array: `[` after whitespace; read its elements with
     /// [`Cursor::next_element`].
     pub(crate) fn array(&mut self) -> Fast<()> {
@@ -613,7 +643,9 @@ impl KeyCache {
     /// The slot after key 0.
     const FIRST_KEY: u32 = Self::UNKEPT + 1;
     const NONE: u32 = u32::MAX;
-    pub(crate) const MAX_KEYS: usize = 4096;
+    // A schema has tens to a few hundred keys; the bound keeps a hostile
+    // stream of distinct keys to about a quarter of a megabyte per decoder.
+    pub(crate) const MAX_KEYS: usize = 1024;
     pub(crate) const MAX_KEY_LEN: usize = 80;
 
     pub(crate) fn new() -> Self {

@@ -230,33 +230,6 @@ pub(crate) fn read_fast<'a>(
     Ok(())
 }
 
-/// The members of an object read as a derived struct reads them: `read`
-/// gets the index of each key `field` knows, once (a repeat bails:
-/// serde's duplicate-field error); other keys are skipped. Anything but
-/// an object bails (the array form is serde's).
-fn struct_fast<'a>(
-    c: &mut Cursor<'a>,
-    field: impl Fn(&str) -> Option<usize>,
-    mut read: impl FnMut(&mut Cursor<'a>, usize) -> Fast<()>,
-) -> Fast<()> {
-    c.object()?;
-    let mut first = true;
-    let mut seen = 0u32;
-    while let Some(key) = c.next_key(&mut first)? {
-        match field(key.plain()?) {
-            Some(i) => {
-                if seen & (1 << i) != 0 {
-                    return Err(Bail);
-                }
-                seen |= 1 << i;
-                read(c, i)?;
-            }
-            None => c.skip()?,
-        }
-    }
-    Ok(())
-}
-
 /// `userIdentity` (not `null`), as [`UserIdentity`]'s `Fields` read it.
 fn identity_fast<'a>(
     c: &mut Cursor<'a>,
@@ -304,18 +277,13 @@ fn session_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<SessionContext<'a>>> {
     let mut ctx = SessionContext {
         session_issuer: None,
     };
-    let field = |k: &str| (k == "sessionIssuer").then_some(0);
-    struct_fast(c, field, |c, _| {
+    c.fields(&["sessionIssuer"], |c, _| {
         if !c.null()? {
             let mut arn = None;
-            struct_fast(
-                c,
-                |k| (k == "arn").then_some(0),
-                |c, _| {
-                    arn = c.string_or_null()?.map(JsonText);
-                    Ok(())
-                },
-            )?;
+            c.fields(&["arn"], |c, _| {
+                arn = c.string_or_null()?.map(JsonText);
+                Ok(())
+            })?;
             ctx.session_issuer = Some(SessionIssuer { arn });
         }
         Ok(())
@@ -333,12 +301,7 @@ fn additional_fast(c: &mut Cursor<'_>) -> Fast<Option<AdditionalEventData>> {
         bytes_transferred_in: None,
         bytes_transferred_out: None,
     };
-    let field = |k: &str| match k {
-        "bytesTransferredIn" => Some(0),
-        "bytesTransferredOut" => Some(1),
-        _ => None,
-    };
-    struct_fast(c, field, |c, i| {
+    c.fields(&["bytesTransferredIn", "bytesTransferredOut"], |c, i| {
         let count = match c.peek_byte()? {
             b'n' => {
                 c.null()?;
@@ -384,15 +347,15 @@ fn resources_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<Vec<Resource<'a>>>> {
     let mut first = true;
     while c.next_element(&mut first)? {
         let (mut kind, mut arn) = (None, None);
-        let field = |k: &str| match k {
-            "type" => Some(0),
-            "ARN" | "arn" => Some(1),
-            _ => None,
-        };
-        struct_fast(c, field, |c, i| {
+        // `arn` is an alias of `ARN`: both in one element is serde's
+        // duplicate-field error.
+        let mut arn_seen = false;
+        c.fields(&["type", "ARN", "arn"], |c, i| {
             let v = c.string_or_null()?.map(JsonText);
             if i == 0 {
                 kind = v;
+            } else if std::mem::replace(&mut arn_seen, true) {
+                return Err(Bail);
             } else {
                 arn = v;
             }

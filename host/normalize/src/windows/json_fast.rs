@@ -170,41 +170,13 @@ fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) ->
     Ok(())
 }
 
-/// The members of an object read as a derived struct reads them: `read`
-/// gets the index in `names` of each known key, once (a repeat bails:
-/// serde's duplicate-field error); other keys are skipped. Anything but
-/// an object (`null`, the array form) bails.
-fn fields<'a>(
-    c: &mut Cursor<'a>,
-    names: &[&str],
-    mut read: impl FnMut(&mut Cursor<'a>, usize) -> Fast<()>,
-) -> Fast<()> {
-    c.object()?;
-    let mut seen = 0u32;
-    let mut first = true;
-    while let Some(key) = c.next_key(&mut first)? {
-        let key = key.plain()?;
-        match names.iter().position(|n| *n == key) {
-            Some(i) => {
-                if seen & (1 << i) != 0 {
-                    return Err(Bail);
-                }
-                seen |= 1 << i;
-                read(c, i)?;
-            }
-            None => c.skip()?,
-        }
-    }
-    Ok(())
-}
-
 /// A struct of `N` text fields, each absent unless given.
 fn texts<'a, const N: usize>(
     c: &mut Cursor<'a>,
     names: &[&str; N],
 ) -> Fast<[Option<Cow<'a, str>>; N]> {
     let mut out = [const { None }; N];
-    fields(c, names, |c, i| {
+    c.fields(names, |c, i| {
         out[i] = c.text()?;
         Ok(())
     })?;
@@ -226,7 +198,7 @@ fn endpoint<'a>(
     Option<Cow<'a, str>>,
 )> {
     let (mut ip, mut port, mut domain) = (None, None, None);
-    fields(c, &["ip", "port", "domain"], |c, i| {
+    c.fields(&["ip", "port", "domain"], |c, i| {
         match i {
             0 => ip = c.text()?,
             1 => port = num_text(c)?,
@@ -255,7 +227,7 @@ fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     ] = [const { None }; 4];
     let mut pid = None;
     let mut parent = None;
-    fields(c, &NAMES, |c, i| {
+    c.fields(&NAMES, |c, i| {
         match i {
             0 => executable = c.text()?,
             1 => command_line = c.text()?,
@@ -265,7 +237,7 @@ fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
             _ => {
                 if !c.null()? {
                     let (mut exe, mut ppid, mut id) = (None, None, None);
-                    fields(c, &["executable", "pid", "entity_id"], |c, i| {
+                    c.fields(&["executable", "pid", "entity_id"], |c, i| {
                         match i {
                             0 => exe = c.text()?,
                             1 => ppid = num_text(c)?,
@@ -299,7 +271,7 @@ fn dns<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     let mut question = None;
     let mut answers: Option<Vec<Cow<'a, str>>> = None;
     let mut resolved: Option<Vec<Cow<'a, str>>> = None;
-    fields(c, &["question", "answers", "resolved_ip"], |c, i| {
+    c.fields(&["question", "answers", "resolved_ip"], |c, i| {
         match i {
             0 => {
                 if !c.null()? {
