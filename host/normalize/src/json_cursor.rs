@@ -599,6 +599,16 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// Whether `bytes` are one JSON value that serde_json accepts (as
+/// `IgnoredAny`): `false` may also mean the cursor is unsure (not UTF-8,
+/// surrogate escapes, deep nesting), for serde to decide.
+pub(crate) fn is_valid(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|text| {
+        let mut c = Cursor::new(text);
+        c.skip().and_then(|()| c.end()).is_ok()
+    })
+}
+
 /// The keys of the records read so far, and which key followed which: a
 /// stream's records mostly repeat their keys in the same order (one
 /// exporter, one schema), so the next key is usually the one that followed

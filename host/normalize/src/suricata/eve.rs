@@ -89,7 +89,7 @@ fn de_port<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u16>, D::Error> {
 
 /// A record. Read in place by [`InPlace`](crate::json_fields::InPlace);
 /// every field is absent until its key is met.
-#[derive(Default)]
+#[derive(Debug, Default)]
 pub(super) struct Eve<'a> {
     pub timestamp: Option<Cow<'a, str>>,
     pub flow_id: Option<u64>,
@@ -109,6 +109,12 @@ pub(super) struct Eve<'a> {
     pub flow: Option<Box<EveFlow<'a>>>,
     pub fileinfo: Option<EveFileinfo>,
     pub dns: Option<Box<EveDns<'a>>>,
+}
+
+/// Read a record through serde: the path of every record the cursor of
+/// [`super::eve_fast`] leaves (and the one that words errors).
+pub(super) fn serde_record<'a>(line: &'a [u8], e: &mut Eve<'a>) -> Result<(), serde_json::Error> {
+    crate::json_records::parse_seed(line, crate::json_fields::InPlace(e))
 }
 
 /// [`opt_str`], [`de_u64`] and [`de_port`] as types, for the record
@@ -155,7 +161,7 @@ const EVE_FIELDS: &[&str] = &[
 ];
 
 /// The index in [`EVE_FIELDS`] of a key.
-fn eve_field(key: &str) -> Option<usize> {
+pub(super) fn eve_field(key: &str) -> Option<usize> {
     Some(match key {
         "timestamp" => 0,
         "flow_id" => 1,
@@ -236,7 +242,7 @@ impl<'de> Fields<'de> for Eve<'de> {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 pub(super) struct EveHeader<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub name: Option<Cow<'a, str>>,
@@ -244,7 +250,7 @@ pub(super) struct EveHeader<'a> {
     pub value: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 pub(super) struct EveHttp<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub hostname: Option<Cow<'a, str>>,
@@ -278,13 +284,13 @@ impl EveHttp<'_> {
     }
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 pub(super) struct EveTls<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub sni: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 pub(super) struct EveFlow<'a> {
     #[serde(default, deserialize_with = "de_u64")]
     pub bytes_toserver: Option<u64>,
@@ -296,7 +302,7 @@ pub(super) struct EveFlow<'a> {
     pub end: Option<Cow<'a, str>>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 pub(super) struct EveFileinfo {
     #[serde(default, deserialize_with = "de_u64")]
     pub size: Option<u64>,
@@ -306,7 +312,7 @@ pub(super) struct EveFileinfo {
     pub file_id: Option<u64>,
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 pub(super) struct EveDnsName<'a> {
     #[serde(borrow, default, deserialize_with = "opt_str")]
     pub rrname: Option<Cow<'a, str>>,
@@ -317,7 +323,7 @@ pub(super) struct EveDnsName<'a> {
 /// DNS in its three shapes: v1 (one record per answer, `rrname`/`rdata`
 /// at this level), v2 (`type` query/answer with an `answers` list) and v3
 /// (`type` request/response with `queries` and `answers` lists).
-#[derive(Deserialize, Default)]
+#[derive(Debug, Deserialize, Default)]
 pub(super) struct EveDns<'a> {
     #[serde(borrow, default, rename = "type", deserialize_with = "opt_str")]
     pub kind: Option<Cow<'a, str>>,

@@ -10,6 +10,7 @@
 //! (`dns:answer`). See `docs/formats/nsm.md` for the field mapping.
 
 mod eve;
+mod eve_fast;
 #[cfg(test)]
 mod tests;
 
@@ -22,6 +23,7 @@ use dumpwatch_event::{
 };
 use memchr::memmem;
 
+use crate::json_cursor::{self, KeyCache};
 use crate::{DecodeContext, Decoder, Format, Output, RecordPos};
 
 use eve::Eve;
@@ -62,6 +64,8 @@ pub struct SuricataDecoder {
     /// out without moving the rest (each holds a whole event).
     pending: VecDeque<PendingDns>,
     seq: u64,
+    /// The records' top-level keys, for the fast path.
+    keys: KeyCache,
 }
 
 impl SuricataDecoder {
@@ -251,6 +255,12 @@ impl Decoder for SuricataDecoder {
         // Records of unused types (alerts, stats: often the bulk of an
         // eve.json) are only validated, never built.
         if let Some(t) = declared_type(line).filter(|t| !is_used(t)) {
+            // The cursor where it is sure; serde decides (and words the
+            // error) where it is not.
+            if json_cursor::is_valid(line) {
+                out.skip(t);
+                return;
+            }
             match serde_json::from_slice::<serde::de::IgnoredAny>(line) {
                 Ok(_) => out.skip(t),
                 Err(err) => out.error(pos, "invalid JSON", err.to_string()),
@@ -258,10 +268,13 @@ impl Decoder for SuricataDecoder {
             return;
         }
         let mut e = Eve::default();
-        if let Err(err) = crate::json_records::parse_seed(line, crate::json_fields::InPlace(&mut e))
-        {
-            out.error(pos, "invalid JSON", err.to_string());
-            return;
+        if !eve_fast::read(&mut self.keys, line, &mut e) {
+            // The cursor bailed: serde decides, and words any error.
+            e = Eve::default();
+            if let Err(err) = eve::serde_record(line, &mut e) {
+                out.error(pos, "invalid JSON", err.to_string());
+                return;
+            }
         }
         let Some(event_type) = e.event_type.as_deref() else {
             out.error(pos, "missing field", "no event_type");

@@ -1,0 +1,371 @@
+//! The fast path of the eve.json decoder: a record read with the
+//! [`Cursor`] into the same [`Eve`] its serde reading fills, field for
+//! field with the same rules (`opt_str`: a string, or absent for any other
+//! scalar, object or array; `de_u64`: a count as a number or a digit
+//! string; a repeated field an error).
+//!
+//! Whatever this path is unsure of bails, and the decoder reads the record
+//! through serde, which decides and words any error: structs given as
+//! arrays, escaped keys, negative or fractional numbers, a count given as
+//! a boolean, object or array.
+
+use std::borrow::Cow;
+
+use super::eve::{
+    Eve, EveDns, EveDnsName, EveFileinfo, EveFlow, EveHeader, EveHttp, EveTls, eve_field,
+};
+use crate::json_cursor::{Bail, Cursor, Fast, KeyCache};
+
+/// Read `bytes` into `eve` (a default record), taking the top-level keys
+/// through `keys`; `false` when the record must go through serde (`eve`
+/// is then partly filled, to be reset).
+pub(super) fn read<'a>(keys: &mut KeyCache, bytes: &'a [u8], eve: &mut Eve<'a>) -> bool {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => {
+            let mut c = Cursor::new(text);
+            record(keys, &mut c, eve).and_then(|()| c.end()).is_ok()
+        }
+        Err(_) => false,
+    }
+}
+
+fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, e: &mut Eve<'a>) -> Fast<()> {
+    c.object()?;
+    let mut first = true;
+    let mut at = KeyCache::chain(0);
+    let mut seen = 0u32;
+    let code = |k: &str| eve_field(k).map_or(u16::MAX, |i| i as u16);
+    while let Some(i) = c.cached_key(&mut first, keys, &mut at, code)? {
+        let i = usize::from(i);
+        if i > 15 {
+            c.skip()?;
+            continue;
+        }
+        if seen & (1 << i) != 0 {
+            return Err(Bail);
+        }
+        seen |= 1 << i;
+        match i {
+            0 => e.timestamp = opt_str(c)?,
+            1 => e.flow_id = count(c)?,
+            2 => e.event_type = opt_str(c)?,
+            3 => e.src_ip = opt_str(c)?,
+            4 => e.src_port = port(c)?,
+            5 => e.dest_ip = opt_str(c)?,
+            6 => e.dest_port = port(c)?,
+            7 => e.proto = opt_str(c)?,
+            8 => e.app_proto = opt_str(c)?,
+            9 => e.tx_id = count(c)?,
+            10 => e.direction = opt_str(c)?,
+            11 => e.http = optional(c, http)?.map(Box::new),
+            12 => e.tls = optional(c, tls)?,
+            13 => e.flow = optional(c, flow)?.map(Box::new),
+            14 => e.fileinfo = optional(c, fileinfo)?,
+            _ => e.dns = optional(c, dns)?.map(Box::new),
+        }
+    }
+    Ok(())
+}
+
+/// `opt_str`: a string's value; absent for `null`, booleans, numbers,
+/// objects and arrays. Numbers serde would not read as a `u64` bail (it
+/// parses them, and may refuse one out of range).
+fn opt_str<'a>(c: &mut Cursor<'a>) -> Fast<Option<Cow<'a, str>>> {
+    match c.peek_byte()? {
+        b'"' => Ok(Some(c.string()?.decode()?)),
+        b'0'..=b'9' => c.unsigned().map(|_| None),
+        b'n' | b't' | b'f' | b'{' | b'[' => c.skip().map(|()| None),
+        _ => Err(Bail),
+    }
+}
+
+/// `de_u64`: a count as a plain integer or a string of digits (`None`
+/// when the string is not one), absent for `null`.
+fn count(c: &mut Cursor<'_>) -> Fast<Option<u64>> {
+    match c.peek_byte()? {
+        b'0'..=b'9' => Ok(Some(c.unsigned()?.1)),
+        b'"' => Ok(c.string()?.decode()?.parse().ok()),
+        b'n' => c.skip().map(|()| None),
+        _ => Err(Bail),
+    }
+}
+
+/// `de_port`: a count that fits a port.
+fn port(c: &mut Cursor<'_>) -> Fast<Option<u16>> {
+    Ok(count(c)?.and_then(|p| u16::try_from(p).ok()))
+}
+
+/// An optional struct: absent for `null`, else read by `read`.
+fn optional<'a, T>(
+    c: &mut Cursor<'a>,
+    read: impl FnOnce(&mut Cursor<'a>) -> Fast<T>,
+) -> Fast<Option<T>> {
+    if c.null()? {
+        return Ok(None);
+    }
+    read(c).map(Some)
+}
+
+/// A list of structs: absent for `null`; each element read by `read`
+/// (a `null` element bails: serde's invalid type).
+fn list<'a, T>(
+    c: &mut Cursor<'a>,
+    mut read: impl FnMut(&mut Cursor<'a>) -> Fast<T>,
+) -> Fast<Option<Vec<T>>> {
+    if c.null()? {
+        return Ok(None);
+    }
+    let mut items = Vec::new();
+    c.array()?;
+    let mut first = true;
+    while c.next_element(&mut first)? {
+        items.push(read(c)?);
+    }
+    Ok(Some(items))
+}
+
+fn http<'a>(c: &mut Cursor<'a>) -> Fast<EveHttp<'a>> {
+    const NAMES: [&str; 7] = [
+        "hostname",
+        "url",
+        "http_user_agent",
+        "http_method",
+        "status",
+        "length",
+        "request_headers",
+    ];
+    let mut h = EveHttp::default();
+    c.fields(&NAMES, |c, i| {
+        match i {
+            0 => h.hostname = opt_str(c)?,
+            1 => h.url = opt_str(c)?,
+            2 => h.http_user_agent = opt_str(c)?,
+            3 => h.http_method = opt_str(c)?,
+            4 => h.status = count(c)?,
+            5 => h.length = count(c)?,
+            _ => h.request_headers = list(c, header)?,
+        }
+        Ok(())
+    })?;
+    Ok(h)
+}
+
+fn header<'a>(c: &mut Cursor<'a>) -> Fast<EveHeader<'a>> {
+    let mut h = EveHeader::default();
+    c.fields(&["name", "value"], |c, i| {
+        let v = opt_str(c)?;
+        if i == 0 {
+            h.name = v;
+        } else {
+            h.value = v;
+        }
+        Ok(())
+    })?;
+    Ok(h)
+}
+
+fn tls<'a>(c: &mut Cursor<'a>) -> Fast<EveTls<'a>> {
+    let mut t = EveTls::default();
+    c.fields(&["sni"], |c, _| {
+        t.sni = opt_str(c)?;
+        Ok(())
+    })?;
+    Ok(t)
+}
+
+fn flow<'a>(c: &mut Cursor<'a>) -> Fast<EveFlow<'a>> {
+    let mut f = EveFlow::default();
+    c.fields(
+        &["bytes_toserver", "bytes_toclient", "start", "end"],
+        |c, i| {
+            match i {
+                0 => f.bytes_toserver = count(c)?,
+                1 => f.bytes_toclient = count(c)?,
+                2 => f.start = opt_str(c)?,
+                _ => f.end = opt_str(c)?,
+            }
+            Ok(())
+        },
+    )?;
+    Ok(f)
+}
+
+fn fileinfo(c: &mut Cursor<'_>) -> Fast<EveFileinfo> {
+    let mut f = EveFileinfo::default();
+    c.fields(&["size", "tx_id", "file_id"], |c, i| {
+        let v = count(c)?;
+        match i {
+            0 => f.size = v,
+            1 => f.tx_id = v,
+            _ => f.file_id = v,
+        }
+        Ok(())
+    })?;
+    Ok(f)
+}
+
+fn dns<'a>(c: &mut Cursor<'a>) -> Fast<EveDns<'a>> {
+    const NAMES: [&str; 7] = [
+        "type", "id", "tx_id", "rrname", "rdata", "queries", "answers",
+    ];
+    let mut d = EveDns::default();
+    c.fields(&NAMES, |c, i| {
+        match i {
+            0 => d.kind = opt_str(c)?,
+            1 => d.id = count(c)?,
+            2 => d.tx_id = count(c)?,
+            3 => d.rrname = opt_str(c)?,
+            4 => d.rdata = opt_str(c)?,
+            5 => d.queries = list(c, dns_name)?,
+            _ => d.answers = list(c, dns_name)?,
+        }
+        Ok(())
+    })?;
+    Ok(d)
+}
+
+fn dns_name<'a>(c: &mut Cursor<'a>) -> Fast<EveDnsName<'a>> {
+    let mut n = EveDnsName::default();
+    c.fields(&["rrname", "rdata"], |c, i| {
+        let v = opt_str(c)?;
+        if i == 0 {
+            n.rrname = v;
+        } else {
+            n.rdata = v;
+        }
+        Ok(())
+    })?;
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::suricata::eve::serde_record;
+
+    const FILES: [&str; 7] = [
+        "corpus/suricata/suricata-verify_alert-testmyids_eve.json",
+        "corpus/suricata/suricata-verify_detect-engine-state-03_eve.json",
+        "corpus/suricata/suricata-verify_detect-ldap-operation_eve.json",
+        "corpus/suricata/suricata-verify_dns-tcp-www-google-com_eve.json",
+        "corpus/suricata/suricata-verify_output-eve-fileinfo_eve.json",
+        "corpus/suricata/suricata-verify_tls-json-output-ids_eve.json",
+        "written/suricata/eve_v2_v3.json",
+    ];
+
+    fn lines() -> Vec<Vec<u8>> {
+        FILES
+            .iter()
+            .flat_map(|f| {
+                let path = format!("{}/../../tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR"));
+                let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+                text.split(|&b| b == b'\n')
+                    .map(<[u8]>::trim_ascii)
+                    .filter(|l| !l.is_empty())
+                    .map(<[u8]>::to_vec)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// The fast path's record (through `keys`), if it did not bail,
+    /// beside serde's (or its error), both as text.
+    fn both(keys: &mut KeyCache, line: &[u8]) -> (Option<String>, Result<String, String>) {
+        let mut fast = Eve::default();
+        let fast = read(keys, line, &mut fast).then(|| format!("{fast:?}"));
+        let mut slow = Eve::default();
+        let slow = serde_record(line, &mut slow)
+            .map(|()| format!("{slow:?}"))
+            .map_err(|e| e.to_string());
+        (fast, slow)
+    }
+
+    #[test]
+    fn every_fixture_record_reads_fast_and_as_serde_reads_it() {
+        let lines = lines();
+        assert!(lines.len() >= 30, "{} lines", lines.len());
+        let mut keys = KeyCache::new();
+        for _ in 0..2 {
+            for line in &lines {
+                let (fast, slow) = both(&mut keys, line);
+                let slow = slow.expect("fixture records are valid");
+                assert_eq!(
+                    fast.as_ref(),
+                    Some(&slow),
+                    "{}",
+                    String::from_utf8_lossy(line)
+                );
+                assert!(crate::json_cursor::is_valid(line));
+            }
+        }
+    }
+
+    #[test]
+    fn values_serde_renders_or_refuses_go_to_serde() {
+        let mut keys = KeyCache::new();
+        for line in [
+            r#"{"event_type":"flow","flow_id":-1}"#,
+            r#"{"event_type":"flow","flow_id":1.5}"#,
+            r#"{"event_type":"flow","flow_id":true}"#,
+            r#"{"event_type":"flow","src_port":[]}"#,
+            r#"{"event_type":"flow","proto":-6}"#,
+            r#"{"event_type":"flow","flow":{"bytes_toserver":1,"bytes_toserver":2}}"#,
+            r#"{"event_type":"http","http":["h"]}"#,
+            r#"{"event_type":"dns","dns":{"answers":[null]}}"#,
+            r#"{"event_typ\u0065":"dns"}"#,
+        ] {
+            let (fast, _) = both(&mut keys, line.as_bytes());
+            assert_eq!(fast, None, "{line}");
+        }
+        // Read fast: numbers and booleans where strings go are absent,
+        // counts as digit strings, nulls, nested objects where strings go.
+        let line = br#"{"event_type":"http","proto":6,"app_proto":true,"flow_id":"17","tx_id":null,"src_port":"x","http":{"hostname":{"a":1},"status":"200","request_headers":[{"name":"Content-Length","value":"5"}]},"flow":null}"#;
+        let (fast, slow) = both(&mut keys, line);
+        assert!(fast.is_some());
+        assert_eq!(fast.as_ref(), slow.as_ref().ok());
+    }
+
+    /// Fixture records with bytes replaced, cut or inserted.
+    fn mangled() -> impl Strategy<Value = Vec<u8>> {
+        let lines = lines();
+        (
+            0..lines.len(),
+            prop::collection::vec(
+                (any::<prop::sample::Index>(), "[ -~]{0,4}", any::<bool>()),
+                1..4,
+            ),
+        )
+            .prop_map(move |(i, edits)| {
+                let mut line = lines[i].clone();
+                for (at, insert, replace) in edits {
+                    let at = at.index(line.len() + 1);
+                    let end = if replace {
+                        (at + 1).min(line.len())
+                    } else {
+                        at
+                    };
+                    line.splice(at..end, insert.bytes());
+                }
+                line
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
+
+        /// Whatever the fast path reads, serde reads the same; whatever
+        /// the cursor calls valid, serde accepts.
+        #[test]
+        fn mangled_records_read_as_serde_reads_them(line in mangled()) {
+            let (fast, slow) = both(&mut KeyCache::new(), &line);
+            if let Some(fast) = fast {
+                prop_assert_eq!(Ok(fast), slow, "{}", String::from_utf8_lossy(&line));
+            }
+            if crate::json_cursor::is_valid(&line) {
+                prop_assert!(serde_json::from_slice::<serde::de::IgnoredAny>(&line).is_ok());
+            }
+        }
+    }
+}
