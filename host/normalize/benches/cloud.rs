@@ -309,9 +309,7 @@ fn main() {
 
     if !common::table_only() {
         run_criterion(&streams);
-        // Only a full run prints the table (not `--profile-time`,
-        // `--list`, a filter or `--test`).
-        if std::env::args().skip(1).any(|a| a != "--bench") {
+        if !common::full_run() {
             return;
         }
     }

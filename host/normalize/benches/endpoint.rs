@@ -258,5 +258,7 @@ fn main() {
         .configure_from_args();
     criterion_benches(&mut c, &cases);
     c.final_summary();
-    summary(&cases);
+    if common::full_run() {
+        summary(&cases);
+    }
 }

@@ -282,6 +282,8 @@ fn main() {
         return;
     }
     benches();
-    summary();
+    if common::full_run() {
+        summary();
+    }
     Criterion::default().configure_from_args().final_summary();
 }

@@ -48,6 +48,13 @@ pub fn table_only() -> bool {
     std::env::var_os("DUMPWATCH_TABLE_ONLY").is_some()
 }
 
+/// Whether this is a full run, which ends with the table: not one with a
+/// filter, `--profile-time`, `--list` or `--test` (a profile of one
+/// benchmark must not hold the table's runs of every stream).
+pub fn full_run() -> bool {
+    std::env::args().skip(1).all(|a| a == "--bench")
+}
+
 /// The table's header.
 pub fn header() {
     println!();
