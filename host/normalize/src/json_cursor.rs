@@ -159,21 +159,34 @@ impl<'a> Cursor<'a> {
         Ok(false)
     }
 
-    /// The next key of the object being read and its `:`, or `None` at
-    /// its end. `first` tracks whether a member was read (the comma).
-    pub(crate) fn next_key(&mut self, first: &mut bool) -> Fast<Option<Str<'a>>> {
+    /// Whether another member of the object or element of the array
+    /// (closed by `close`) follows, its comma consumed; `false` at the
+    /// end (consumed). A comma before the end is an error to serde_json.
+    fn next_item(&mut self, first: &mut bool, close: u8) -> Fast<bool> {
         let c = self.peek()?;
-        if c == b'}' {
+        if c == close {
             self.pos += 1;
-            return Ok(None);
+            return Ok(false);
         }
         if !*first {
             if c != b',' {
                 return Err(Bail);
             }
             self.pos += 1;
+            if self.peek()? == close {
+                return Err(Bail);
+            }
         }
         *first = false;
+        Ok(true)
+    }
+
+    /// The next key of the object being read and its `:`, or `None` at
+    /// its end. `first` tracks whether a member was read (the comma).
+    pub(crate) fn next_key(&mut self, first: &mut bool) -> Fast<Option<Str<'a>>> {
+        if !self.next_item(first, b'}')? {
+            return Ok(None);
+        }
         self.expect(b'"')?;
         let key = self.string_body()?;
         self.expect(b':')?;
@@ -194,19 +207,9 @@ impl<'a> Cursor<'a> {
         at: &mut KeyChain,
         code: impl FnOnce(&str) -> u16,
     ) -> Fast<Option<u16>> {
-        let c = self.peek()?;
-        if c == b'}' {
-            self.pos += 1;
+        if !self.next_item(first, b'}')? {
             return Ok(None);
         }
-        if !*first {
-            if c != b',' {
-                return Err(Bail);
-            }
-            self.pos += 1;
-            self.peek()?;
-        }
-        *first = false;
         for way in 0..2 {
             if let Some((next, pattern, code)) = keys.predict(*at, way)
                 && self.bytes()[self.pos..].starts_with(pattern)
@@ -268,6 +271,39 @@ impl<'a> Cursor<'a> {
         Ok(())
     }
 
+    /// [`Cursor::fields`] through a [`KeyCache`], for an object read
+    /// often (a record's top level): `code` gives a key's index among
+    /// `count` fields (at most 32), or anything from `count` up for a key
+    /// to skip; `ctx` is the object's context in `keys`, which `read` gets
+    /// back for the objects inside.
+    pub(crate) fn cached_fields(
+        &mut self,
+        keys: &mut KeyCache,
+        ctx: usize,
+        count: usize,
+        code: impl Fn(&str) -> u16,
+        mut read: impl FnMut(&mut Self, &mut KeyCache, usize) -> Fast<()>,
+    ) -> Fast<()> {
+        debug_assert!(count <= 32);
+        self.object()?;
+        let mut first = true;
+        let mut at = KeyCache::chain(ctx);
+        let mut seen = 0u32;
+        while let Some(i) = self.cached_key(&mut first, keys, &mut at, &code)? {
+            let i = usize::from(i);
+            if i >= count {
+                self.skip()?;
+                continue;
+            }
+            if seen & (1 << i) != 0 {
+                return Err(Bail);
+            }
+            seen |= 1 << i;
+            read(self, keys, i)?;
+        }
+        Ok(())
+    }
+
     /// Enter an array: `[` after whitespace; read its elements with
     /// [`Cursor::next_element`].
     pub(crate) fn array(&mut self) -> Fast<()> {
@@ -277,23 +313,7 @@ impl<'a> Cursor<'a> {
     /// Whether another element follows (its comma consumed), `false` at
     /// the array's end (consumed).
     pub(crate) fn next_element(&mut self, first: &mut bool) -> Fast<bool> {
-        let c = self.peek()?;
-        if c == b']' {
-            self.pos += 1;
-            return Ok(false);
-        }
-        if !*first {
-            if c != b',' {
-                return Err(Bail);
-            }
-            self.pos += 1;
-            // `[1,]` is an error to serde_json.
-            if self.peek()? == b']' {
-                return Err(Bail);
-            }
-        }
-        *first = false;
-        Ok(true)
+        self.next_item(first, b']')
     }
 
     /// The end of the record: nothing but whitespace left.

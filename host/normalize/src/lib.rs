@@ -33,6 +33,8 @@ pub mod reader;
 mod recent;
 pub mod snowflake;
 pub mod suricata;
+#[cfg(test)]
+mod test_support;
 pub mod vpcflow;
 pub mod windows;
 pub mod zeek;

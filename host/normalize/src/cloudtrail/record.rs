@@ -89,6 +89,28 @@ fn record_field(key: &str) -> Option<usize> {
     })
 }
 
+impl<'a> Record<'a> {
+    /// The string field of index `i` in [`RECORD_FIELDS`] (the first
+    /// twelve), or `None` for the others.
+    fn text_slot(&mut self, i: usize) -> Option<&mut Option<JsonText<'a>>> {
+        Some(match i {
+            0 => &mut self.event_time,
+            1 => &mut self.forwarder_timestamp,
+            2 => &mut self.event_source,
+            3 => &mut self.event_name,
+            4 => &mut self.event_type,
+            5 => &mut self.event_id,
+            6 => &mut self.request_id,
+            7 => &mut self.aws_region,
+            8 => &mut self.source_ip_address,
+            9 => &mut self.user_agent,
+            10 => &mut self.error_code,
+            11 => &mut self.recipient_account_id,
+            _ => return None,
+        })
+    }
+}
+
 /// Read in place by [`InPlace`](crate::json_fields::InPlace), as the
 /// derive did: keys matched exactly, other keys skipped unparsed, a
 /// repeated key an error, and an array read positionally.
@@ -102,34 +124,24 @@ impl<'de> Fields<'de> for Record<'de> {
 
     fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
         let r = self;
-        let slot = match i {
-            0 => &mut r.event_time,
-            1 => &mut r.forwarder_timestamp,
-            2 => &mut r.event_source,
-            3 => &mut r.event_name,
-            4 => &mut r.event_type,
-            5 => &mut r.event_id,
-            6 => &mut r.request_id,
-            7 => &mut r.aws_region,
-            8 => &mut r.source_ip_address,
-            9 => &mut r.user_agent,
-            10 => &mut r.error_code,
-            11 => &mut r.recipient_account_id,
-            12 => return map.next_value_seed(OptionInPlace(&mut r.user_identity)),
+        if let Some(slot) = r.text_slot(i) {
+            return map.next_value_seed(TextSlot(slot));
+        }
+        match i {
+            12 => map.next_value_seed(OptionInPlace(&mut r.user_identity)),
             13 => {
                 r.request_parameters = map.next_value()?;
-                return Ok(());
+                Ok(())
             }
             14 => {
                 r.additional_event_data = map.next_value()?;
-                return Ok(());
+                Ok(())
             }
             _ => {
                 r.resources = map.next_value()?;
-                return Ok(());
+                Ok(())
             }
-        };
-        map.next_value_seed(TextSlot(slot))
+        }
     }
 
     fn read_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {
@@ -178,56 +190,24 @@ pub(crate) fn read_fast<'a>(
     keys: &mut KeyCache,
     r: &mut Record<'a>,
 ) -> Fast<()> {
-    c.object()?;
-    let mut first = true;
-    let mut at = KeyCache::chain(TOP);
-    let mut seen = 0u32;
     let code = |k: &str| record_field(k).map_or(u16::MAX, |i| i as u16);
-    while let Some(i) = c.cached_key(&mut first, keys, &mut at, code)? {
-        let i = usize::from(i);
-        if i >= RECORD_FIELDS.len() {
-            c.skip()?;
-            continue;
+    c.cached_fields(keys, TOP, RECORD_FIELDS.len(), code, |c, keys, i| {
+        if let Some(slot) = r.text_slot(i) {
+            *slot = c.string_or_null()?.map(JsonText);
+            return Ok(());
         }
-        if seen & (1 << i) != 0 {
-            return Err(Bail);
-        }
-        seen |= 1 << i;
-        let slot = match i {
-            0 => &mut r.event_time,
-            1 => &mut r.forwarder_timestamp,
-            2 => &mut r.event_source,
-            3 => &mut r.event_name,
-            4 => &mut r.event_type,
-            5 => &mut r.event_id,
-            6 => &mut r.request_id,
-            7 => &mut r.aws_region,
-            8 => &mut r.source_ip_address,
-            9 => &mut r.user_agent,
-            10 => &mut r.error_code,
-            11 => &mut r.recipient_account_id,
+        match i {
             12 => {
                 if !c.null()? {
                     identity_fast(c, keys, r.user_identity.insert(UserIdentity::default()))?;
                 }
-                continue;
             }
-            13 => {
-                r.request_parameters = params_fast(c)?;
-                continue;
-            }
-            14 => {
-                r.additional_event_data = additional_fast(c)?;
-                continue;
-            }
-            _ => {
-                r.resources = resources_fast(c)?;
-                continue;
-            }
-        };
-        *slot = c.string_or_null()?.map(JsonText);
-    }
-    Ok(())
+            13 => r.request_parameters = params_fast(c)?,
+            14 => r.additional_event_data = additional_fast(c)?,
+            _ => r.resources = resources_fast(c)?,
+        }
+        Ok(())
+    })
 }
 
 /// `userIdentity` (not `null`), as [`UserIdentity`]'s `Fields` read it.
@@ -236,37 +216,14 @@ fn identity_fast<'a>(
     keys: &mut KeyCache,
     id: &mut UserIdentity<'a>,
 ) -> Fast<()> {
-    c.object()?;
-    let mut first = true;
-    let mut at = KeyCache::chain(IDENTITY);
-    let mut seen = 0u32;
     let code = |k: &str| identity_field(k).map_or(u16::MAX, |i| i as u16);
-    while let Some(i) = c.cached_key(&mut first, keys, &mut at, code)? {
-        let i = usize::from(i);
-        if i >= IDENTITY_FIELDS.len() {
-            c.skip()?;
-            continue;
+    c.cached_fields(keys, IDENTITY, IDENTITY_FIELDS.len(), code, |c, _, i| {
+        match id.text_slot(i) {
+            Some(slot) => *slot = c.string_or_null()?.map(JsonText),
+            None => id.session_context = session_fast(c)?,
         }
-        if seen & (1 << i) != 0 {
-            return Err(Bail);
-        }
-        seen |= 1 << i;
-        let slot = match i {
-            0 => &mut id.kind,
-            1 => &mut id.user_name,
-            2 => &mut id.arn,
-            3 => &mut id.account_id,
-            4 => &mut id.access_key_id,
-            5 => &mut id.principal_id,
-            6 => &mut id.invoked_by,
-            _ => {
-                id.session_context = session_fast(c)?;
-                continue;
-            }
-        };
-        *slot = c.string_or_null()?.map(JsonText);
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// `sessionContext`, as the derived [`SessionContext`] reads it.
@@ -392,6 +349,23 @@ fn identity_field(key: &str) -> Option<usize> {
     })
 }
 
+impl<'a> UserIdentity<'a> {
+    /// The string field of index `i` in [`IDENTITY_FIELDS`] (all but
+    /// `sessionContext`), or `None` for that one.
+    fn text_slot(&mut self, i: usize) -> Option<&mut Option<JsonText<'a>>> {
+        Some(match i {
+            0 => &mut self.kind,
+            1 => &mut self.user_name,
+            2 => &mut self.arn,
+            3 => &mut self.account_id,
+            4 => &mut self.access_key_id,
+            5 => &mut self.principal_id,
+            6 => &mut self.invoked_by,
+            _ => return None,
+        })
+    }
+}
+
 impl<'de> Fields<'de> for UserIdentity<'de> {
     const NAME: &'static str = "UserIdentity";
     const FIELDS: &'static [&'static str] = IDENTITY_FIELDS;
@@ -402,20 +376,13 @@ impl<'de> Fields<'de> for UserIdentity<'de> {
 
     fn read_field<A: MapAccess<'de>>(&mut self, i: usize, map: &mut A) -> Result<(), A::Error> {
         let id = self;
-        let slot = match i {
-            0 => &mut id.kind,
-            1 => &mut id.user_name,
-            2 => &mut id.arn,
-            3 => &mut id.account_id,
-            4 => &mut id.access_key_id,
-            5 => &mut id.principal_id,
-            6 => &mut id.invoked_by,
-            _ => {
+        match id.text_slot(i) {
+            Some(slot) => map.next_value_seed(TextSlot(slot)),
+            None => {
                 id.session_context = map.next_value()?;
-                return Ok(());
+                Ok(())
             }
-        };
-        map.next_value_seed(TextSlot(slot))
+        }
     }
 
     fn read_seq<A: SeqAccess<'de>>(&mut self, mut seq: A) -> Result<(), A::Error> {

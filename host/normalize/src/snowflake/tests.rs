@@ -284,13 +284,10 @@ proptest! {
 mod fast_path {
     use super::*;
     use crate::json_stream::differential::{assert_agrees, fast_count};
+    use crate::test_support::{fixture_lines, mangled};
 
     fn lines() -> Vec<Vec<u8>> {
-        let text = fixture("written/snowflake/query_history_object-construct.jsonl");
-        text.split(|&b| b == b'\n')
-            .filter(|l| !l.is_empty())
-            .map(<[u8]>::to_vec)
-            .collect()
+        fixture_lines(&["written/snowflake/query_history_object-construct.jsonl"])
     }
 
     #[test]
@@ -334,22 +331,8 @@ mod fast_path {
 
         #[test]
         fn mangled_rows_read_as_serde_reads_them(
-            picks in prop::collection::vec(
-                (any::<prop::sample::Index>(), any::<prop::sample::Index>(), "[ -~]{0,4}", any::<bool>()),
-                1..6,
-            ),
+            mangled in prop::collection::vec(mangled(lines()), 1..6),
         ) {
-            let rows = lines();
-            let mangled: Vec<Vec<u8>> = picks
-                .into_iter()
-                .map(|(row, at, insert, replace)| {
-                    let mut line = row.get(&rows).clone();
-                    let at = at.index(line.len() + 1);
-                    let end = if replace { (at + 1).min(line.len()) } else { at };
-                    line.splice(at..end, insert.bytes());
-                    line
-                })
-                .collect();
             assert_agrees::<JsonRow>(&mangled, None);
         }
     }

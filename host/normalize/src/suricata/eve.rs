@@ -141,7 +141,7 @@ impl<'de> Deserialize<'de> for Port {
     }
 }
 
-const EVE_FIELDS: &[&str] = &[
+pub(super) const EVE_FIELDS: &[&str] = &[
     "timestamp",
     "flow_id",
     "event_type",

@@ -12,7 +12,8 @@
 use std::borrow::Cow;
 
 use super::eve::{
-    Eve, EveDns, EveDnsName, EveFileinfo, EveFlow, EveHeader, EveHttp, EveTls, eve_field,
+    EVE_FIELDS, Eve, EveDns, EveDnsName, EveFileinfo, EveFlow, EveHeader, EveHttp, EveTls,
+    eve_field,
 };
 use crate::json_cursor::{Bail, Cursor, Fast, KeyCache};
 
@@ -30,21 +31,8 @@ pub(super) fn read<'a>(keys: &mut KeyCache, bytes: &'a [u8], eve: &mut Eve<'a>) 
 }
 
 fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, e: &mut Eve<'a>) -> Fast<()> {
-    c.object()?;
-    let mut first = true;
-    let mut at = KeyCache::chain(0);
-    let mut seen = 0u32;
     let code = |k: &str| eve_field(k).map_or(u16::MAX, |i| i as u16);
-    while let Some(i) = c.cached_key(&mut first, keys, &mut at, code)? {
-        let i = usize::from(i);
-        if i > 15 {
-            c.skip()?;
-            continue;
-        }
-        if seen & (1 << i) != 0 {
-            return Err(Bail);
-        }
-        seen |= 1 << i;
+    c.cached_fields(keys, 0, EVE_FIELDS.len(), code, |c, _, i| {
         match i {
             0 => e.timestamp = opt_str(c)?,
             1 => e.flow_id = count(c)?,
@@ -63,8 +51,8 @@ fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, e: &mut Eve<'a>) -> Fast<
             14 => e.fileinfo = optional(c, fileinfo)?,
             _ => e.dns = optional(c, dns)?.map(Box::new),
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// `opt_str`: a string's value; absent for `null`, booleans, numbers,
@@ -244,6 +232,7 @@ mod tests {
 
     use super::*;
     use crate::suricata::eve::serde_record;
+    use crate::test_support::{fixture_lines, mangled};
 
     const FILES: [&str; 7] = [
         "corpus/suricata/suricata-verify_alert-testmyids_eve.json",
@@ -256,18 +245,7 @@ mod tests {
     ];
 
     fn lines() -> Vec<Vec<u8>> {
-        FILES
-            .iter()
-            .flat_map(|f| {
-                let path = format!("{}/../../tests/fixtures/{f}", env!("CARGO_MANIFEST_DIR"));
-                let text = std::fs::read(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
-                text.split(|&b| b == b'\n')
-                    .map(<[u8]>::trim_ascii)
-                    .filter(|l| !l.is_empty())
-                    .map(<[u8]>::to_vec)
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        fixture_lines(&FILES)
     }
 
     /// The fast path's record (through `keys`), if it did not bail,
@@ -327,38 +305,13 @@ mod tests {
         assert_eq!(fast.as_ref(), slow.as_ref().ok());
     }
 
-    /// Fixture records with bytes replaced, cut or inserted.
-    fn mangled() -> impl Strategy<Value = Vec<u8>> {
-        let lines = lines();
-        (
-            0..lines.len(),
-            prop::collection::vec(
-                (any::<prop::sample::Index>(), "[ -~]{0,4}", any::<bool>()),
-                1..4,
-            ),
-        )
-            .prop_map(move |(i, edits)| {
-                let mut line = lines[i].clone();
-                for (at, insert, replace) in edits {
-                    let at = at.index(line.len() + 1);
-                    let end = if replace {
-                        (at + 1).min(line.len())
-                    } else {
-                        at
-                    };
-                    line.splice(at..end, insert.bytes());
-                }
-                line
-            })
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
         /// Whatever the fast path reads, serde reads the same; whatever
         /// the cursor calls valid, serde accepts.
         #[test]
-        fn mangled_records_read_as_serde_reads_them(line in mangled()) {
+        fn mangled_records_read_as_serde_reads_them(line in mangled(lines())) {
             let (fast, slow) = both(&mut KeyCache::new(), &line);
             if let Some(fast) = fast {
                 prop_assert_eq!(Ok(fast), slow, "{}", String::from_utf8_lossy(&line));

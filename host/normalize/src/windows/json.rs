@@ -232,8 +232,9 @@ pub(super) fn add_answer(ecs: &mut EcsFields<'_>, s: &str) {
 /// position), but writing into the record.
 struct WinlogSeed<'r, 'a>(&'r mut WinRecord<'a>);
 
-/// `winlog`'s fields, in declaration order (the array form's order).
-const WINLOG_FIELDS: &[&str] = &[
+/// `winlog`'s fields, in declaration order (the array form's order):
+/// the six system fields, then `event_data`.
+pub(super) const WINLOG_FIELDS: &[&str] = &[
     "channel",
     "computer_name",
     "provider_name",

@@ -11,7 +11,7 @@
 use std::borrow::Cow;
 
 use super::fields::{EventData, FieldId};
-use super::json::add_answer;
+use super::json::{WINLOG_FIELDS, add_answer};
 use super::record::{Account, WinRecord};
 use crate::json_cursor::{Bail, Cursor, Fast, KeyCache};
 
@@ -313,30 +313,18 @@ fn dns<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     Ok(())
 }
 
-/// The system fields of `winlog`, by key code.
-const SYSTEM: [&str; 6] = [
-    "channel",
-    "computer_name",
-    "provider_name",
-    "event_id",
-    "record_id",
-    "time_created",
-];
-
-/// The key code of `winlog.event_data`.
-const EVENT_DATA_CODE: usize = SYSTEM.len();
+/// The key code of `winlog.event_data`: its index in [`WINLOG_FIELDS`],
+/// after the six system fields.
+const EVENT_DATA_CODE: usize = 6;
 
 /// Key cache contexts: the record's top level, `winlog`, `event_data`.
 const TOP: usize = 0;
 const WINLOG: usize = 1;
 const EVENT_DATA: usize = 2;
 
-/// The key code of a `winlog` key.
+/// The key code of a `winlog` key: its index in [`WINLOG_FIELDS`].
 fn winlog_code(name: &str) -> u16 {
-    if name == "event_data" {
-        return EVENT_DATA_CODE as u16;
-    }
-    SYSTEM
+    WINLOG_FIELDS
         .iter()
         .position(|n| *n == name)
         .map_or(u16::MAX, |i| i as u16)
@@ -361,7 +349,7 @@ fn winlog<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) ->
                     event_data(keys, c, &mut r.data)?;
                 }
             }
-            i if i < SYSTEM.len() => {
+            i if i < EVENT_DATA_CODE => {
                 if sys[i].is_some() {
                     return Err(Bail);
                 }
@@ -416,8 +404,8 @@ mod tests {
     use proptest::prelude::*;
 
     use super::*;
+    use crate::test_support::{fixture_lines, mangled};
     use crate::windows::json::serde_record;
-    use crate::windows::tests::fixture;
 
     const FILES: [&str; 4] = [
         "corpus/windows/otrf_bitsadmin-download_sysmon-security_subset.jsonl",
@@ -439,16 +427,7 @@ mod tests {
     }
 
     fn lines() -> Vec<Vec<u8>> {
-        FILES
-            .iter()
-            .flat_map(|f| {
-                fixture(f)
-                    .split(|&b| b == b'\n')
-                    .filter(|l| !l.is_empty())
-                    .map(<[u8]>::to_vec)
-                    .collect::<Vec<_>>()
-            })
-            .collect()
+        fixture_lines(&FILES)
     }
 
     #[test]
@@ -478,6 +457,8 @@ mod tests {
             assert_eq!(key_code(f.name()), DATA + f as u16);
         }
         assert_eq!(key_code("Message"), u16::MAX);
+        assert_eq!(WINLOG_FIELDS[EVENT_DATA_CODE], "event_data");
+        assert_eq!(winlog_code("time_created"), 5);
     }
 
     /// Records through one key cache, as the decoder reads them: the
@@ -527,38 +508,13 @@ mod tests {
         }
     }
 
-    /// Fixture records with bytes replaced, cut or inserted.
-    fn mangled() -> impl Strategy<Value = Vec<u8>> {
-        let lines = lines();
-        (
-            0..lines.len(),
-            prop::collection::vec(
-                (any::<prop::sample::Index>(), "[ -~]{0,4}", any::<bool>()),
-                1..4,
-            ),
-        )
-            .prop_map(move |(i, edits)| {
-                let mut line = lines[i].clone();
-                for (at, insert, replace) in edits {
-                    let at = at.index(line.len() + 1);
-                    let end = if replace {
-                        (at + 1).min(line.len())
-                    } else {
-                        at
-                    };
-                    line.splice(at..end, insert.bytes());
-                }
-                line
-            })
-    }
-
     proptest! {
         #![proptest_config(ProptestConfig { cases: 1024, ..ProptestConfig::default() })]
 
         /// Whatever the fast path reads, serde reads the same; whatever it
         /// does not, serde decides.
         #[test]
-        fn mangled_records_read_as_serde_reads_them(line in mangled()) {
+        fn mangled_records_read_as_serde_reads_them(line in mangled(lines())) {
             let (fast, slow) = both(&line);
             if let Some(fast) = fast {
                 prop_assert_eq!(Ok(fast), slow, "{}", String::from_utf8_lossy(&line));
