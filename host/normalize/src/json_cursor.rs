@@ -116,8 +116,9 @@ impl<'a> Cursor<'a> {
         self.text.as_bytes()
     }
 
-    /// The next byte after whitespace (serde_json's four), not consumed.
-    fn peek(&mut self) -> Fast<u8> {
+    /// The next byte after whitespace (serde_json's four), not consumed:
+    /// what kind of value comes.
+    pub(crate) fn peek(&mut self) -> Fast<u8> {
         let b = self.bytes();
         while let Some(&c) = b.get(self.pos) {
             if !matches!(c, b' ' | b'\n' | b'\t' | b'\r') {
@@ -126,12 +127,6 @@ impl<'a> Cursor<'a> {
             self.pos += 1;
         }
         Err(Bail)
-    }
-
-    /// The first byte of the next value (whitespace skipped), not
-    /// consumed: what kind of value comes.
-    pub(crate) fn peek_byte(&mut self) -> Fast<u8> {
-        self.peek()
     }
 
     /// Consume `c` after whitespace.
@@ -259,10 +254,7 @@ impl<'a> Cursor<'a> {
             let key = key.plain()?;
             match names.iter().position(|n| *n == key) {
                 Some(i) => {
-                    if seen & (1 << i) != 0 {
-                        return Err(Bail);
-                    }
-                    seen |= 1 << i;
+                    first_time(&mut seen, i)?;
                     read(self, i)?;
                 }
                 None => self.skip()?,
@@ -295,13 +287,39 @@ impl<'a> Cursor<'a> {
                 self.skip()?;
                 continue;
             }
-            if seen & (1 << i) != 0 {
-                return Err(Bail);
-            }
-            seen |= 1 << i;
+            first_time(&mut seen, i)?;
             read(self, keys, i)?;
         }
         Ok(())
+    }
+
+    /// An optional value: `None` for `null`, else read by `read` (serde's
+    /// `Option<T>`).
+    pub(crate) fn optional<T>(
+        &mut self,
+        read: impl FnOnce(&mut Self) -> Fast<T>,
+    ) -> Fast<Option<T>> {
+        if self.null()? {
+            return Ok(None);
+        }
+        read(self).map(Some)
+    }
+
+    /// An optional list: `None` for `null`, else an array whose elements
+    /// `read` reads (serde's `Option<Vec<T>>`).
+    pub(crate) fn list<T>(
+        &mut self,
+        mut read: impl FnMut(&mut Self) -> Fast<T>,
+    ) -> Fast<Option<Vec<T>>> {
+        self.optional(|c| {
+            let mut items = Vec::new();
+            c.array()?;
+            let mut first = true;
+            while c.next_element(&mut first)? {
+                items.push(read(c)?);
+            }
+            Ok(items)
+        })
     }
 
     /// Enter an array: `[` after whitespace; read its elements with
@@ -750,6 +768,17 @@ impl Default for KeyCache {
     fn default() -> Self {
         Self::new()
     }
+}
+
+/// Note field `i` of a struct as read; a second time bails (serde's
+/// duplicate-field error).
+fn first_time(seen: &mut u32, i: usize) -> Fast<()> {
+    let bit = 1u32 << i;
+    if *seen & bit != 0 {
+        return Err(Bail);
+    }
+    *seen |= bit;
+    Ok(())
 }
 
 /// The characters that may follow a backslash alone (not `u`).

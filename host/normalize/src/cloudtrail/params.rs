@@ -83,32 +83,31 @@ impl<'de> Visitor<'de> for ParamsVisitor {
 /// values (which CloudTrail never writes) and numbers that are not plain
 /// unsigned integers (serde renders those) bail.
 pub(crate) fn params_fast(c: &mut Cursor<'_>) -> Fast<Option<RequestParameters>> {
-    if c.null()? {
-        return Ok(None);
-    }
-    let mut params = Vec::new();
-    c.object()?;
-    let mut first = true;
-    while let Some(key) = c.next_key(&mut first)? {
-        let key = key.decode()?;
-        let value = match c.peek_byte()? {
-            b'[' => list_fast(c)?,
-            b'{' => {
-                c.skip()?;
-                None
+    c.optional(|c| {
+        let mut params = Vec::new();
+        c.object()?;
+        let mut first = true;
+        while let Some(key) = c.next_key(&mut first)? {
+            let key = key.decode()?;
+            let value = match c.peek()? {
+                b'[' => list_fast(c)?,
+                b'{' => {
+                    c.skip()?;
+                    None
+                }
+                _ => scalar_fast(c)?.map(Cow::into_owned),
+            };
+            if let Some(value) = value {
+                params.push((key.into_owned(), value));
             }
-            _ => scalar_fast(c)?.map(Cow::into_owned),
-        };
-        if let Some(value) = value {
-            params.push((key.into_owned(), value));
         }
-    }
-    Ok(Some(RequestParameters(params)))
+        Ok(RequestParameters(params))
+    })
 }
 
 /// A scalar parameter or list element as text; `None` for `null`.
 fn scalar_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<Cow<'a, str>>> {
-    Ok(match c.peek_byte()? {
+    Ok(match c.peek()? {
         b'"' => Some(c.string()?.decode()?),
         b'0'..=b'9' => Some(Cow::Borrowed(c.unsigned()?.0)),
         b'n' => {
@@ -129,7 +128,7 @@ fn list_fast(c: &mut Cursor<'_>) -> Fast<Option<String>> {
     let mut count = 0usize;
     let mut scalars_only = true;
     while c.next_element(&mut first)? {
-        let item = match c.peek_byte()? {
+        let item = match c.peek()? {
             b'{' | b'[' => {
                 c.skip()?;
                 None

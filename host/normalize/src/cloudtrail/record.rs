@@ -228,54 +228,50 @@ fn identity_fast<'a>(
 
 /// `sessionContext`, as the derived [`SessionContext`] reads it.
 fn session_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<SessionContext<'a>>> {
-    if c.null()? {
-        return Ok(None);
-    }
-    let mut ctx = SessionContext {
-        session_issuer: None,
-    };
-    c.fields(&["sessionIssuer"], |c, _| {
-        if !c.null()? {
-            let mut arn = None;
-            c.fields(&["arn"], |c, _| {
-                arn = c.string_or_null()?.map(JsonText);
-                Ok(())
+    c.optional(|c| {
+        let mut session_issuer = None;
+        c.fields(&["sessionIssuer"], |c, _| {
+            session_issuer = c.optional(|c| {
+                let mut arn = None;
+                c.fields(&["arn"], |c, _| {
+                    arn = c.string_or_null()?.map(JsonText);
+                    Ok(())
+                })?;
+                Ok(SessionIssuer { arn })
             })?;
-            ctx.session_issuer = Some(SessionIssuer { arn });
-        }
-        Ok(())
-    })?;
-    Ok(Some(ctx))
+            Ok(())
+        })?;
+        Ok(SessionContext { session_issuer })
+    })
 }
 
 /// `additionalEventData`, as the derived [`AdditionalEventData`] reads
 /// it; byte counts other than plain integers and digit strings bail.
 fn additional_fast(c: &mut Cursor<'_>) -> Fast<Option<AdditionalEventData>> {
-    if c.null()? {
-        return Ok(None);
-    }
-    let mut data = AdditionalEventData {
-        bytes_transferred_in: None,
-        bytes_transferred_out: None,
-    };
-    c.fields(&["bytesTransferredIn", "bytesTransferredOut"], |c, i| {
-        let count = match c.peek_byte()? {
-            b'n' => {
-                c.null()?;
-                None
-            }
-            b'0'..=b'9' => Some(whole_count(c.number()?)?),
-            b'"' => Some(c.string()?.decode()?.trim().parse().map_err(|_| Bail)?),
-            _ => return Err(Bail),
+    c.optional(|c| {
+        let mut data = AdditionalEventData {
+            bytes_transferred_in: None,
+            bytes_transferred_out: None,
         };
-        if i == 0 {
-            data.bytes_transferred_in = count;
-        } else {
-            data.bytes_transferred_out = count;
-        }
-        Ok(())
-    })?;
-    Ok(Some(data))
+        c.fields(&["bytesTransferredIn", "bytesTransferredOut"], |c, i| {
+            let count = match c.peek()? {
+                b'n' => {
+                    c.null()?;
+                    None
+                }
+                b'0'..=b'9' => Some(whole_count(c.number()?)?),
+                b'"' => Some(c.string()?.decode()?.trim().parse().map_err(|_| Bail)?),
+                _ => return Err(Bail),
+            };
+            if i == 0 {
+                data.bytes_transferred_in = count;
+            } else {
+                data.bytes_transferred_out = count;
+            }
+            Ok(())
+        })?;
+        Ok(data)
+    })
 }
 
 /// A byte count written as a number: an integer, or a float whose
@@ -296,13 +292,7 @@ fn whole_count(text: &str) -> Fast<u64> {
 /// `resources`, as `Option<Vec<Resource>>` reads it (`ARN` or `arn`, not
 /// both).
 fn resources_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<Vec<Resource<'a>>>> {
-    if c.null()? {
-        return Ok(None);
-    }
-    let mut list = Vec::new();
-    c.array()?;
-    let mut first = true;
-    while c.next_element(&mut first)? {
+    c.list(|c| {
         let (mut kind, mut arn) = (None, None);
         // `arn` is an alias of `ARN`: both in one element is serde's
         // duplicate-field error.
@@ -318,9 +308,8 @@ fn resources_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<Vec<Resource<'a>>>> {
             }
             Ok(())
         })?;
-        list.push(Resource { kind, arn });
-    }
-    Ok(Some(list))
+        Ok(Resource { kind, arn })
+    })
 }
 
 const IDENTITY_FIELDS: &[&str] = &[

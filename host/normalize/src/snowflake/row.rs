@@ -280,10 +280,13 @@ pub(crate) fn read_fast<'a>(
             c.skip()?;
             continue;
         };
-        let value = match c.peek_byte()? {
+        let value = match c.peek()? {
             b'"' => Value::Text(c.string()?.decode()?),
             b'0'..=b'9' => Value::Unsigned(c.unsigned()?.1),
-            b'n' if c.null()? => continue,
+            b'n' => {
+                c.null()?;
+                continue;
+            }
             b't' | b'f' => Value::Text(c.text()?.ok_or(Bail)?),
             _ => return Err(Bail),
         };

@@ -45,11 +45,11 @@ fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, e: &mut Eve<'a>) -> Fast<
             8 => e.app_proto = opt_str(c)?,
             9 => e.tx_id = count(c)?,
             10 => e.direction = opt_str(c)?,
-            11 => e.http = optional(c, http)?.map(Box::new),
-            12 => e.tls = optional(c, tls)?,
-            13 => e.flow = optional(c, flow)?.map(Box::new),
-            14 => e.fileinfo = optional(c, fileinfo)?,
-            _ => e.dns = optional(c, dns)?.map(Box::new),
+            11 => e.http = c.optional(http)?.map(Box::new),
+            12 => e.tls = c.optional(tls)?,
+            13 => e.flow = c.optional(flow)?.map(Box::new),
+            14 => e.fileinfo = c.optional(fileinfo)?,
+            _ => e.dns = c.optional(dns)?.map(Box::new),
         }
         Ok(())
     })
@@ -59,7 +59,7 @@ fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, e: &mut Eve<'a>) -> Fast<
 /// objects and arrays. Numbers serde would not read as a `u64` bail (it
 /// parses them, and may refuse one out of range).
 fn opt_str<'a>(c: &mut Cursor<'a>) -> Fast<Option<Cow<'a, str>>> {
-    match c.peek_byte()? {
+    match c.peek()? {
         b'"' => Ok(Some(c.string()?.decode()?)),
         b'0'..=b'9' => c.unsigned().map(|_| None),
         b'n' | b't' | b'f' | b'{' | b'[' => c.skip().map(|()| None),
@@ -70,7 +70,7 @@ fn opt_str<'a>(c: &mut Cursor<'a>) -> Fast<Option<Cow<'a, str>>> {
 /// `de_u64`: a count as a plain integer or a string of digits (`None`
 /// when the string is not one), absent for `null`.
 fn count(c: &mut Cursor<'_>) -> Fast<Option<u64>> {
-    match c.peek_byte()? {
+    match c.peek()? {
         b'0'..=b'9' => Ok(Some(c.unsigned()?.1)),
         b'"' => Ok(c.string()?.decode()?.parse().ok()),
         b'n' => c.skip().map(|()| None),
@@ -81,35 +81,6 @@ fn count(c: &mut Cursor<'_>) -> Fast<Option<u64>> {
 /// `de_port`: a count that fits a port.
 fn port(c: &mut Cursor<'_>) -> Fast<Option<u16>> {
     Ok(count(c)?.and_then(|p| u16::try_from(p).ok()))
-}
-
-/// An optional struct: absent for `null`, else read by `read`.
-fn optional<'a, T>(
-    c: &mut Cursor<'a>,
-    read: impl FnOnce(&mut Cursor<'a>) -> Fast<T>,
-) -> Fast<Option<T>> {
-    if c.null()? {
-        return Ok(None);
-    }
-    read(c).map(Some)
-}
-
-/// A list of structs: absent for `null`; each element read by `read`
-/// (a `null` element bails: serde's invalid type).
-fn list<'a, T>(
-    c: &mut Cursor<'a>,
-    mut read: impl FnMut(&mut Cursor<'a>) -> Fast<T>,
-) -> Fast<Option<Vec<T>>> {
-    if c.null()? {
-        return Ok(None);
-    }
-    let mut items = Vec::new();
-    c.array()?;
-    let mut first = true;
-    while c.next_element(&mut first)? {
-        items.push(read(c)?);
-    }
-    Ok(Some(items))
 }
 
 fn http<'a>(c: &mut Cursor<'a>) -> Fast<EveHttp<'a>> {
@@ -131,7 +102,7 @@ fn http<'a>(c: &mut Cursor<'a>) -> Fast<EveHttp<'a>> {
             3 => h.http_method = opt_str(c)?,
             4 => h.status = count(c)?,
             5 => h.length = count(c)?,
-            _ => h.request_headers = list(c, header)?,
+            _ => h.request_headers = c.list(header)?,
         }
         Ok(())
     })?;
@@ -204,8 +175,8 @@ fn dns<'a>(c: &mut Cursor<'a>) -> Fast<EveDns<'a>> {
             2 => d.tx_id = count(c)?,
             3 => d.rrname = opt_str(c)?,
             4 => d.rdata = opt_str(c)?,
-            5 => d.queries = list(c, dns_name)?,
-            _ => d.answers = list(c, dns_name)?,
+            5 => d.queries = c.list(dns_name)?,
+            _ => d.answers = c.list(dns_name)?,
         }
         Ok(())
     })?;

@@ -235,7 +235,7 @@ fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
             3 => entity_id = c.text()?,
             4 => working_directory = c.text()?,
             _ => {
-                if !c.null()? {
+                parent = c.optional(|c| {
                     let (mut exe, mut ppid, mut id) = (None, None, None);
                     c.fields(&["executable", "pid", "entity_id"], |c, i| {
                         match i {
@@ -245,8 +245,8 @@ fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
                         }
                         Ok(())
                     })?;
-                    parent = Some((exe, ppid, id));
-                }
+                    Ok((exe, ppid, id))
+                })?
             }
         }
         Ok(())
@@ -269,37 +269,13 @@ fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
 /// (`answers[].data`, then `resolved_ip[]`, whatever their order here).
 fn dns<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     let mut question = None;
-    let mut answers: Option<Vec<Cow<'a, str>>> = None;
-    let mut resolved: Option<Vec<Cow<'a, str>>> = None;
+    let mut answers = None;
+    let mut resolved = None;
     c.fields(&["question", "answers", "resolved_ip"], |c, i| {
         match i {
-            0 => {
-                if !c.null()? {
-                    let [name] = texts(c, &["name"])?;
-                    question = Some(name);
-                }
-            }
-            1 => {
-                if !c.null()? {
-                    let list = answers.insert(Vec::new());
-                    c.array()?;
-                    let mut first = true;
-                    while c.next_element(&mut first)? {
-                        let [data] = texts(c, &["data"])?;
-                        list.extend(data);
-                    }
-                }
-            }
-            _ => {
-                if !c.null()? {
-                    let list = resolved.insert(Vec::new());
-                    c.array()?;
-                    let mut first = true;
-                    while c.next_element(&mut first)? {
-                        list.extend(c.text()?);
-                    }
-                }
-            }
+            0 => question = c.optional(|c| texts(c, &["name"]).map(|[name]| name))?,
+            1 => answers = c.list(|c| texts(c, &["data"]).map(|[data]| data))?,
+            _ => resolved = c.list(Cursor::text)?,
         }
         Ok(())
     })?;
@@ -307,7 +283,7 @@ fn dns<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     if let Some(name) = question {
         ecs.dns_question_name = name;
     }
-    for ip in answers.iter().chain(&resolved).flatten() {
+    for ip in answers.iter().chain(&resolved).flatten().flatten() {
         add_answer(ecs, ip);
     }
     Ok(())
