@@ -6,6 +6,7 @@
 use dumpwatch_sdk::event::{Account, accountable_user, hostname, process_name};
 use dumpwatch_sdk::evidence::StoredEvidence;
 use dumpwatch_sdk::intern::Sym;
+use dumpwatch_sdk::pack::{Pack, PackError, Packer, Unpacker};
 use dumpwatch_sdk::types::{Activity, Endpoint, Event, FileOperation};
 use dumpwatch_sdk::uid::event_key;
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,19 @@ pub enum Leg {
 }
 
 pub const LEG_NAMES: [&str; 3] = ["exec", "dump", "egress"];
+
+impl Pack for Leg {
+    fn pack(&self, out: &mut Packer<'_>) {
+        out.u8(self.index());
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
+        Ok(match input.tag(3)? {
+            0 => Leg::Exec,
+            1 => Leg::Dump,
+            _ => Leg::Egress,
+        })
+    }
+}
 
 impl Leg {
     pub fn index(self) -> u8 {
@@ -67,6 +81,33 @@ pub struct Candidate {
     /// The web server ancestor of an [`flag::ODD_PARENT`] client start.
     pub note: Option<Sym>,
     pub evidence: StoredEvidence,
+}
+
+impl Pack for Candidate {
+    fn pack(&self, out: &mut Packer<'_>) {
+        out.put(&self.leg);
+        out.fixed64(self.key);
+        out.i64(self.time);
+        out.put(&self.user);
+        out.put(&self.pid);
+        out.put(&self.ppid);
+        out.u8(self.flags);
+        out.put(&self.note);
+        out.put(&self.evidence);
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
+        Ok(Candidate {
+            leg: input.get()?,
+            key: input.fixed64()?,
+            time: input.i64()?,
+            user: input.get()?,
+            pid: input.get()?,
+            ppid: input.get()?,
+            flags: input.u8()?,
+            note: input.get()?,
+            evidence: input.get()?,
+        })
+    }
 }
 
 impl Candidate {

@@ -22,6 +22,7 @@
 use dumpwatch_sdk::collections::{Inline, reserve_one_inline};
 use dumpwatch_sdk::evidence::EvidenceLedger;
 use dumpwatch_sdk::intern::Sym;
+use dumpwatch_sdk::pack::{Pack, PackError, Packer, Unpacker};
 use serde::{Deserialize, Serialize};
 
 use crate::observe::{Candidate, Leg, flag};
@@ -81,6 +82,53 @@ pub struct Window {
     pub flags: u16,
     pub ledger: EvidenceLedger,
     pub factors: Option<Box<Factors>>,
+}
+
+impl Pack for Factors {
+    fn pack(&self, out: &mut Packer<'_>) {
+        out.put(&self.odd_parent);
+        out.put(&self.home_dump);
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
+        Ok(Factors {
+            odd_parent: input.get()?,
+            home_dump: input.get()?,
+        })
+    }
+}
+
+/// A window as snapshots hold it (state format `an0676/5` on): written by
+/// hand, since a full snapshot writes a million of them.
+impl Pack for Window {
+    fn pack(&self, out: &mut Packer<'_>) {
+        out.raw16(&self.uid);
+        out.i64(self.anchor);
+        for offset in [self.end, self.first_dump, self.start_time, self.end_time] {
+            out.i64(i64::from(offset));
+        }
+        out.put(&self.execs);
+        for count in self.counts {
+            out.u64(u64::from(count));
+        }
+        out.u64(u64::from(self.flags));
+        out.put(&self.ledger);
+        out.put(&self.factors);
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
+        Ok(Window {
+            uid: input.raw16()?,
+            anchor: input.i64()?,
+            end: input.signed()?,
+            first_dump: input.signed()?,
+            start_time: input.signed()?,
+            end_time: input.signed()?,
+            execs: input.get()?,
+            counts: [input.int()?, input.int()?, input.int()?],
+            flags: input.int()?,
+            ledger: input.get()?,
+            factors: input.get()?,
+        })
+    }
 }
 
 impl Window {

@@ -4,6 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::pack::{SHORT, extend_short};
+
 /// Why state could not be encoded or decoded.
 #[derive(Debug, Clone, PartialEq)]
 pub struct CodecError(pub String);
@@ -28,18 +30,6 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Resul
         .map_err(|err| CodecError(format!("cannot encode state: {err}")))
 }
 
-/// Longest slice [`Append`] copies byte by byte.
-const SHORT: usize = 16;
-
-/// Append `data` (at most [`SHORT`] bytes) byte by byte.
-#[inline]
-fn extend_short(out: &mut Vec<u8>, data: &[u8]) {
-    out.reserve(SHORT);
-    for &byte in data {
-        out.push(byte);
-    }
-}
-
 /// A postcard output that appends to a borrowed `Vec`.
 struct Append<'a>(&'a mut Vec<u8>);
 
@@ -56,8 +46,8 @@ impl postcard::ser_flavors::Flavor for Append<'_> {
     /// every string, through here. In a component a slice copy of unknown
     /// length is `memory.copy`, which wasmtime runs as a call out to the
     /// host; for a few bytes that call costs more than the copy, and a
-    /// snapshot makes tens of millions of them. Short slices are pushed
-    /// byte by byte instead ([`extend_short`]).
+    /// snapshot makes tens of millions of them. Short slices are written
+    /// as whole words instead ([`extend_short`]).
     #[inline]
     fn try_extend(&mut self, data: &[u8]) -> postcard::Result<()> {
         if data.len() <= SHORT {

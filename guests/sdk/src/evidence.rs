@@ -19,6 +19,7 @@ use crate::address::{from_ip, to_ip};
 use crate::collections::{Inline, reserve_one_inline};
 use crate::event::{accountable_user, class_from_index, class_index, hostname, process_name};
 use crate::intern::Sym;
+use crate::pack::{Pack, PackError, Packer, Unpacker};
 use crate::types::{Activity, Endpoint, Event, Evidence};
 
 /// A network endpoint, compactly.
@@ -370,6 +371,150 @@ impl EvidenceLedger {
             0
         };
         items + seen
+    }
+}
+
+impl Pack for StoredEndpoint {
+    fn pack(&self, out: &mut Packer<'_>) {
+        out.put(&self.ip);
+        out.put(&self.port);
+        out.put(&self.hostname);
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
+        Ok(StoredEndpoint {
+            ip: input.get()?,
+            port: input.get()?,
+            hostname: input.get()?,
+        })
+    }
+}
+
+impl Pack for Detail {
+    fn pack(&self, out: &mut Packer<'_>) {
+        match self {
+            Detail::Process {
+                name,
+                path,
+                command_line,
+                parent_name,
+            } => {
+                out.u8(0);
+                out.put(name);
+                out.put(path);
+                out.put(command_line);
+                out.put(parent_name);
+            }
+            Detail::File {
+                path,
+                process_name,
+                size,
+            } => {
+                out.u8(1);
+                out.put(path);
+                out.put(process_name);
+                out.put(size);
+            }
+            Detail::Network {
+                dst,
+                url,
+                bytes,
+                process_name,
+            } => {
+                out.u8(2);
+                out.put(dst);
+                out.put(url);
+                out.put(bytes);
+                out.put(process_name);
+            }
+            Detail::Data {
+                url,
+                query,
+                resource,
+                bytes,
+            } => {
+                out.u8(3);
+                out.put(url);
+                out.put(query);
+                out.put(resource);
+                out.put(bytes);
+            }
+        }
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
+        Ok(match input.tag(4)? {
+            0 => Detail::Process {
+                name: input.get()?,
+                path: input.get()?,
+                command_line: input.get()?,
+                parent_name: input.get()?,
+            },
+            1 => Detail::File {
+                path: input.get()?,
+                process_name: input.get()?,
+                size: input.get()?,
+            },
+            2 => Detail::Network {
+                dst: input.get()?,
+                url: input.get()?,
+                bytes: input.get()?,
+                process_name: input.get()?,
+            },
+            _ => Detail::Data {
+                url: input.get()?,
+                query: input.get()?,
+                resource: input.get()?,
+                bytes: input.get()?,
+            },
+        })
+    }
+}
+
+impl Pack for StoredEvidence {
+    fn pack(&self, out: &mut Packer<'_>) {
+        out.u8(self.leg);
+        out.u8(self.class);
+        out.i64(self.time);
+        out.sym(&self.source);
+        out.str(&self.id);
+        out.put(&self.device);
+        out.put(&self.user);
+        out.put(&self.pid);
+        out.put(&self.detail);
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
+        Ok(StoredEvidence {
+            leg: input.u8()?,
+            class: input.u8()?,
+            time: input.i64()?,
+            source: input.sym()?,
+            id: input.get()?,
+            device: input.get()?,
+            user: input.get()?,
+            pid: input.get()?,
+            detail: input.get()?,
+        })
+    }
+}
+
+impl Pack for EvidenceLedger {
+    fn pack(&self, out: &mut Packer<'_>) {
+        out.put(&self.items);
+        out.u64(self.seen.len() as u64);
+        for &key in &self.seen {
+            out.fixed64(key);
+        }
+    }
+    fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
+        let items = input.get()?;
+        let len = input.count()?;
+        let mut seen = Inline::new();
+        if len > 1 {
+            seen.reserve_exact(len);
+        }
+        for _ in 0..len {
+            seen.push(input.fixed64()?);
+        }
+        Ok(EvidenceLedger { items, seen })
     }
 }
 

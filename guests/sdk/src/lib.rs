@@ -157,6 +157,7 @@ pub mod glob;
 pub mod intern;
 pub mod log;
 mod names;
+pub mod pack;
 pub mod reorder;
 pub mod schedule;
 pub mod severity;

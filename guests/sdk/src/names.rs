@@ -114,7 +114,7 @@ pub(crate) struct NamesUsed {
 }
 
 impl NamesUsed {
-    fn mark(&mut self, sym: &Sym) {
+    pub(crate) fn mark(&mut self, sym: &Sym) {
         let serial = sym.serial() as usize;
         let (word, bit) = (serial / 64, 1u64 << (serial % 64));
         if word >= self.seen.len() {
@@ -180,7 +180,7 @@ impl NameTable {
         })
     }
 
-    fn get(&self, serial: u32) -> Option<Sym> {
+    pub(crate) fn get(&self, serial: u32) -> Option<Sym> {
         match &self.slots {
             Slots::Dense(slots) => slots.get(serial as usize)?.clone(),
             Slots::Sparse(map) => map.get(&serial).cloned(),

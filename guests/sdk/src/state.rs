@@ -43,6 +43,7 @@ use dumpwatch_frames::{Frame, frames};
 use crate::codec::{self, CodecError};
 use crate::collections::{Map, Set, new_map, new_set};
 use crate::names::{NameCoding, NameTable, NamesUsed};
+use crate::pack::{Pack, Packer, Unpacker};
 use crate::types::SnapshotMode;
 
 /// The meta space.
@@ -196,25 +197,63 @@ impl SnapshotWriter {
         key: &K,
         value: Option<&V>,
     ) {
-        debug_assert_ne!(space, META, "space 0 is reserved for meta entries");
-        self.key.clear();
-        self.key.push(space);
-        if let Err(err) = codec::encode_into(key, &mut self.key) {
-            self.errors.push(err);
-            return;
-        }
-        let Some(value) = value else {
-            dumpwatch_frames::put(&mut self.frames, &self.key, None);
+        let Some(value) = self.key_or_deletion(space, key, value) else {
             return;
         };
-        self.value.clear();
-        self.wrote_values = true;
         let out = &mut self.value;
         let tagged = (self.table, value);
         match self.names.scope(|| codec::encode_into(&tagged, out)) {
             Ok(()) => dumpwatch_frames::put(&mut self.frames, &self.key, Some(&self.value)),
             Err(err) => self.errors.push(err),
         }
+    }
+
+    /// [`SnapshotWriter::put`] for a value with a hand-written encoding
+    /// ([`Pack`]): the same frame, key and table number, the value packed.
+    /// A reader decodes it with [`SnapshotReader::for_each_packed`].
+    pub fn put_packed<K: Serialize + ?Sized, V: Pack>(
+        &mut self,
+        space: u8,
+        key: &K,
+        value: Option<&V>,
+    ) {
+        let Some(value) = self.key_or_deletion(space, key, value) else {
+            return;
+        };
+        // Only `finish` changes the coding, and it consumes the writer.
+        let NameCoding::Serial(used) = &mut self.names else {
+            return;
+        };
+        let mut out = Packer::new(&mut self.value, used);
+        out.u64(u64::from(self.table));
+        value.pack(&mut out);
+        dumpwatch_frames::put(&mut self.frames, &self.key, Some(&self.value));
+    }
+
+    /// Encode `key` in `space` into the key buffer. Without a value, write
+    /// the key's deletion and return `None`; with one, clear the value
+    /// buffer for it and return it. A key that cannot be encoded is
+    /// recorded as an error and `None` returned.
+    fn key_or_deletion<'v, K: Serialize + ?Sized, V: ?Sized>(
+        &mut self,
+        space: u8,
+        key: &K,
+        value: Option<&'v V>,
+    ) -> Option<&'v V> {
+        debug_assert_ne!(space, META, "space 0 is reserved for meta entries");
+        self.key.clear();
+        self.key.push(space);
+        if let Err(err) = codec::encode_into(key, &mut self.key) {
+            self.errors.push(err);
+            return None;
+        }
+        let Some(value) = value else {
+            dumpwatch_frames::put(&mut self.frames, &self.key, None);
+            return None;
+        };
+        self.value.clear();
+        self.wrote_values = true;
+        Some(value)
     }
 
     /// The frames, and the encoding errors of entries left out (should be
@@ -331,25 +370,12 @@ impl SnapshotReader {
         // The coding of the last table used: consecutive values almost
         // always share one.
         let mut current: Option<(u32, NameCoding)> = None;
-        for frame in self.frames() {
-            let (Some((&first, key)), Some(value)) = (frame.key.split_first(), frame.value) else {
-                continue;
-            };
-            if first != space {
-                continue;
-            }
-            let key: K =
-                codec::decode(key).map_err(|err| format!("state key in space {space}: {err}"))?;
-            let (number, value) = postcard::take_from_bytes::<u32>(value)
-                .map_err(|err| format!("state value in space {space}: {err}"))?;
+        for entry in self.values::<K>(space) {
+            let (key, number, value) = entry?;
             let names = match &mut current {
                 Some((n, names)) if *n == number => names,
                 _ => {
-                    let Some((_, table)) = self.tables.iter().find(|(n, _)| *n == number) else {
-                        return Err(format!(
-                            "state value in space {space}: table of names #{number} is not in the snapshot"
-                        ));
-                    };
+                    let table = self.table(space, number)?;
                     &mut current
                         .insert((number, NameCoding::Lookup(table.clone())))
                         .1
@@ -370,6 +396,72 @@ impl SnapshotReader {
             each(key, value);
         }
         Ok(())
+    }
+
+    /// [`SnapshotReader::for_each`] for values written with
+    /// [`SnapshotWriter::put_packed`].
+    pub fn for_each_packed<'a, K: Deserialize<'a>, V: Pack>(
+        &'a self,
+        space: u8,
+        mut each: impl FnMut(K, V),
+    ) -> Result<(), String> {
+        let mut current: Option<(u32, &NameTable)> = None;
+        for entry in self.values::<K>(space) {
+            let (key, number, value) = entry?;
+            let names = match current {
+                Some((n, names)) if n == number => names,
+                _ => current.insert((number, self.table(space, number)?)).1,
+            };
+            let mut input = Unpacker::new(value, names);
+            let value = V::unpack(&mut input)
+                .map_err(|err| format!("state value in space {space}: {err}"))?;
+            if input.remaining() > 0 {
+                return Err(format!(
+                    "state value in space {space}: {} unexpected trailing bytes",
+                    input.remaining()
+                ));
+            }
+            each(key, value);
+        }
+        Ok(())
+    }
+
+    /// The present entries of `space`: each key decoded, the number of the
+    /// table of names its value was written with, and the value's bytes
+    /// after that number.
+    fn values<'a, K: Deserialize<'a>>(
+        &'a self,
+        space: u8,
+    ) -> impl Iterator<Item = Result<(K, u32, &'a [u8]), String>> + 'a {
+        self.frames().filter_map(move |frame| {
+            let (Some((&first, key)), Some(value)) = (frame.key.split_first(), frame.value) else {
+                return None;
+            };
+            if first != space {
+                return None;
+            }
+            let entry = codec::decode(key)
+                .map_err(|err| format!("state key in space {space}: {err}"))
+                .and_then(|key| {
+                    let (number, value) = postcard::take_from_bytes::<u32>(value)
+                        .map_err(|err| format!("state value in space {space}: {err}"))?;
+                    Ok((key, number, value))
+                });
+            Some(entry)
+        })
+    }
+
+    /// Table of names `number`.
+    fn table(&self, space: u8, number: u32) -> Result<&Rc<NameTable>, String> {
+        self.tables
+            .iter()
+            .find(|(n, _)| *n == number)
+            .map(|(_, table)| table)
+            .ok_or_else(|| {
+                format!(
+                    "state value in space {space}: table of names #{number} is not in the snapshot"
+                )
+            })
     }
 
     /// Decode every present entry of `space`; see [`SnapshotReader::for_each`].
@@ -840,6 +932,88 @@ mod tests {
         store.insert((Sym::new("names-test-after-sweep"), 1), vec![reused]);
         let back = restored(named_snapshot(&mut store, SnapshotMode::Full)).unwrap();
         assert_eq!(back[0].1[0].as_str(), "names-test-reused");
+    }
+
+    /// Packed values (windows' evidence) go through a full snapshot and
+    /// `changes` merged over it, each with its own table of names, and
+    /// come back whole; a damaged one is an error naming its space.
+    #[test]
+    fn packed_values_through_full_and_changes_snapshots() {
+        use crate::evidence::{Detail, EvidenceLedger, StoredEvidence};
+        let evidence = |n: u32, program: &str| StoredEvidence {
+            leg: 0,
+            class: 1,
+            time: 1_700_000_000_000 + i64::from(n),
+            source: Sym::new("packed-test-auditd"),
+            id: format!("e{n}").into(),
+            device: Some(Sym::new(&format!("packed-test-host-{}", n % 3))),
+            user: None,
+            pid: Some(n),
+            detail: Box::new(Detail::Process {
+                name: Some(Sym::new(program)),
+                path: None,
+                command_line: Some("pg_dump -d crm".into()),
+                parent_name: Some(Sym::new("packed-test-bash")),
+            }),
+        };
+        let ledger = |n: u32, program: &str| {
+            let mut ledger = EvidenceLedger::new();
+            let item = evidence(n, program);
+            ledger.add(u64::from(n), 0, item.time, &item.id.clone(), 4, || item);
+            ledger
+        };
+        let write = |mode, entries: &[(u32, Option<EvidenceLedger>)]| {
+            let mut writer = SnapshotWriter::new("packed/1", mode);
+            for (n, value) in entries {
+                writer.put_packed(1, &format!("k{n}"), value.as_ref());
+            }
+            let (frames, errors) = writer.finish();
+            assert!(errors.is_empty());
+            frames
+        };
+        let full = write(
+            SnapshotMode::Full,
+            &(0..6)
+                .map(|n| (n, Some(ledger(n, "packed-test-pg_dump"))))
+                .collect::<Vec<_>>(),
+        );
+        // One entry changed (a name only this snapshot's table holds), one
+        // deleted.
+        let changes = write(
+            SnapshotMode::Changes,
+            &[(2, Some(ledger(2, "packed-test-mysqldump"))), (4, None)],
+        );
+        let reader = SnapshotReader::open(merged(&full, &[&changes]), "packed/1").unwrap();
+        let mut back = Vec::new();
+        reader
+            .for_each_packed::<String, EvidenceLedger>(1, |key, value| back.push((key, value)))
+            .unwrap();
+        let keys: Vec<&str> = back.iter().map(|(key, _)| key.as_str()).collect();
+        assert_eq!(keys, ["k0", "k1", "k2", "k3", "k5"]);
+        for (key, value) in &back {
+            let n: u32 = key[1..].parse().unwrap();
+            let program = if n == 2 {
+                "packed-test-mysqldump"
+            } else {
+                "packed-test-pg_dump"
+            };
+            assert_eq!(value, &ledger(n, program), "{key}");
+        }
+
+        // A value cut short.
+        let mut damaged = Vec::new();
+        for frame in frames(&full).map(Result::unwrap) {
+            let value = match (frame.key.first(), frame.value) {
+                (Some(1), Some(value)) => &value[..value.len() - 1],
+                (_, value) => value.unwrap_or_default(),
+            };
+            dumpwatch_frames::put(&mut damaged, frame.key, Some(value));
+        }
+        let reader = SnapshotReader::open(damaged, "packed/1").unwrap();
+        let err = reader
+            .for_each_packed::<String, EvidenceLedger>(1, |_, _| {})
+            .unwrap_err();
+        assert_eq!(err, "state value in space 1: value ends early");
     }
 
     #[test]

@@ -3,6 +3,9 @@
 //! format [`FORMAT`]. `changes` carries only what changed since the last
 //! snapshot (a deleted key as `none`).
 
+use std::collections::hash_map::Entry;
+
+use dumpwatch_sdk::collections::Map;
 use dumpwatch_sdk::intern::Sym;
 use dumpwatch_sdk::log;
 use dumpwatch_sdk::state::{SnapshotReader, SnapshotWriter};
@@ -14,7 +17,7 @@ use crate::window::{Window, state};
 
 /// The state format; bump it whenever the encoding of a window, a candidate
 /// or a key changes.
-pub const FORMAT: &str = "an0676/4";
+pub const FORMAT: &str = "an0676/5";
 /// Key space of (host, user) → windows.
 pub const WINDOWS: u8 = 1;
 /// Key space of host → pending events.
@@ -33,10 +36,10 @@ impl Engine {
                 writer.reserve(self.window_count.saturating_mul(192));
                 for (host, host_state) in &self.hosts {
                     for entry in &host_state.users {
-                        writer.put(WINDOWS, &(host, &entry.user), Some(&entry.windows));
+                        writer.put_packed(WINDOWS, &(host, &entry.user), Some(&entry.windows));
                     }
                     if !host_state.pending.is_empty() {
-                        writer.put(PENDING, host, Some(&host_state.pending));
+                        writer.put_packed(PENDING, host, Some(&host_state.pending));
                     }
                 }
             }
@@ -59,13 +62,13 @@ impl Engine {
                             .ok()
                             .map(|slot| &host_state.users[slot].windows)
                     });
-                    writer.put(WINDOWS, &(host, user), windows.filter(|w| !w.is_empty()));
+                    writer.put_packed(WINDOWS, &(host, user), windows.filter(|w| !w.is_empty()));
                 }
                 let mut hosts = self.dirty_pending.take();
                 hosts.sort_unstable();
                 for host in hosts {
                     let pending = self.hosts.get(&host).map(|host_state| &host_state.pending);
-                    writer.put(PENDING, &host, pending.filter(|p| !p.is_empty()));
+                    writer.put_packed(PENDING, &host, pending.filter(|p| !p.is_empty()));
                 }
             }
         }
@@ -103,32 +106,45 @@ impl Engine {
     }
 
     fn restore_entries(&mut self, reader: &SnapshotReader) -> Result<(), String> {
-        // A full snapshot holds each host's users one after the other, so
-        // the host is looked up only when it changes.
-        let mut last_host: Option<Sym> = None;
-        reader.for_each::<(&str, &str), Vec<Window>>(WINDOWS, |(host, user), mut list| {
-            if list.is_empty() {
-                return;
-            }
-            let host = match &last_host {
-                Some(last) if last.as_str() == host => last.clone(),
-                _ => last_host.insert(Sym::new(host)).clone(),
-            };
-            let user = Sym::new(user);
-            list.sort_by_key(|window| window.anchor);
-            self.window_count += list.len();
-            if list.iter().any(|window| window.flags & state::CHANGED != 0) {
-                self.changed.push((host.clone(), user.clone()));
-            }
-            let host_state = self.hosts.entry(host).or_insert_with(HostState::new);
-            let earliest = list.iter().map(|window| window.end()).min();
-            host_state.earliest_end = host_state.earliest_end.min(earliest.unwrap_or(i64::MAX));
-            host_state.users.push(UserWindows {
-                user,
-                windows: list,
-            });
-        })?;
-        reader.for_each::<Sym, Vec<Candidate>>(PENDING, |host, list| {
+        // A full snapshot holds each host's users one after the other:
+        // they are gathered per run of one host, which is then looked up
+        // once.
+        let mut run: Option<(Sym, HostState)> = None;
+        let hosts = &mut self.hosts;
+        let (window_count, changed) = (&mut self.window_count, &mut self.changed);
+        reader.for_each_packed::<(&str, &str), Vec<Window>>(
+            WINDOWS,
+            |(host, user), mut list| {
+                if list.is_empty() {
+                    return;
+                }
+                if run.as_ref().is_none_or(|(last, _)| last.as_str() != host) {
+                    if let Some((last, state)) = run.take() {
+                        merge_run(hosts, last, state);
+                    }
+                    run = Some((Sym::new(host), HostState::new()));
+                }
+                let Some((host, host_state)) = run.as_mut() else {
+                    return;
+                };
+                let user = Sym::new(user);
+                list.sort_by_key(|window| window.anchor);
+                *window_count += list.len();
+                if list.iter().any(|window| window.flags & state::CHANGED != 0) {
+                    changed.push((host.clone(), user.clone()));
+                }
+                let earliest = list.iter().map(|window| window.end()).min();
+                host_state.earliest_end = host_state.earliest_end.min(earliest.unwrap_or(i64::MAX));
+                host_state.users.push(UserWindows {
+                    user,
+                    windows: list,
+                });
+            },
+        )?;
+        if let Some((last, state)) = run.take() {
+            merge_run(hosts, last, state);
+        }
+        reader.for_each_packed::<Sym, Vec<Candidate>>(PENDING, |host, list| {
             if list.is_empty() {
                 return;
             }
@@ -138,5 +154,21 @@ impl Engine {
                 .or_insert_with(HostState::new)
                 .pending = list;
         })
+    }
+}
+
+/// Add a run of one host's restored users to `hosts` (a host whose
+/// entries were not one run, as a merged `changes` snapshot may hold them,
+/// gets several).
+fn merge_run(hosts: &mut Map<Sym, HostState>, host: Sym, run: HostState) {
+    match hosts.entry(host) {
+        Entry::Vacant(slot) => {
+            slot.insert(run);
+        }
+        Entry::Occupied(mut slot) => {
+            let state = slot.get_mut();
+            state.earliest_end = state.earliest_end.min(run.earliest_end);
+            state.users.extend(run.users);
+        }
     }
 }
