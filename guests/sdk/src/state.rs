@@ -29,7 +29,13 @@
 //!   quarter smaller than names as text, and a restore resolves names by index
 //!   instead of hashing their text. Keys always hold names as text, so
 //!   the same key has the same bytes in every snapshot and later changes
-//!   replace it.
+//!   replace it;
+//! - values are encoded with serde and postcard ([`SnapshotWriter::put`]),
+//!   or, for the values an analytic holds by the million (windows and
+//!   their evidence), with the hand-written [`Pack`] encoding
+//!   ([`SnapshotWriter::put_packed`], [`SnapshotReader::for_each_packed`]):
+//!   same frames, keys, table numbers and names by serial, about a quarter
+//!   less time to encode inside a component.
 
 use std::cell::Cell;
 use std::hash::Hash;
