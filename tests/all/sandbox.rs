@@ -329,3 +329,68 @@ fn a_core_module_and_a_component_of_another_contract_version_are_refused() {
         "{e}"
     );
 }
+
+/// The runtime counts an instance's linear memory: its initial size, its
+/// growth as an analytic opens windows, and never past the cap when a
+/// guest tries to take more.
+#[test]
+fn an_instance_linear_memory_is_metered_up_to_the_cap() {
+    use dumpwatch_runtime::convert::event_to_wit;
+    use dumpwatch_runtime::{AnalyticModule, Limits, Runtime};
+
+    let cap = 64 << 20;
+    let rt = Runtime::new(Limits {
+        memory_bytes: cap,
+        max_instances: 4,
+        ..Default::default()
+    })
+    .unwrap();
+    let an0676 = dumpwatch_bundle::SHIPPED
+        .iter()
+        .find(|s| s.id == "AN0676")
+        .unwrap()
+        .wasm;
+    let module = AnalyticModule::load(&rt, an0676, "AN0676", None).unwrap();
+    let mut inst = module.instantiate(&rt).unwrap();
+    inst.configure(&[]).unwrap().unwrap();
+    let start = inst.memory_bytes();
+    assert!(start >= 65_536 && start.is_multiple_of(65_536), "{start}");
+    let batch: Vec<_> = (0..20_000u32)
+        .map(|k| {
+            event_to_wit(&dumpwatch_tests::dump_start(
+                format!("host-{}", k % 50),
+                format!("user{k}"),
+                10_000 + k,
+                1000 + k,
+                1_772_445_600_000 + i64::from(k),
+                format!("x{k}"),
+            ))
+        })
+        .collect();
+    inst.process(&batch).unwrap();
+    // Client starts are final once the watermark passes them.
+    inst.advance(1_772_445_600_000 + 20_000).unwrap();
+    assert_eq!(inst.inspect(0).unwrap().open_windows, 20_000);
+    let grown = inst.memory_bytes() - start;
+    // A window takes a few hundred bytes.
+    assert!(
+        (2_000_000..40_000_000).contains(&grown),
+        "{grown} bytes for 20,000 windows"
+    );
+
+    let hostile = test_module("hostile-memory");
+    let module = AnalyticModule::load(&rt, &hostile.bytes, "hostile-memory", None).unwrap();
+    let mut inst = module.instantiate(&rt).unwrap();
+    inst.configure(&[]).unwrap().unwrap();
+    let mut trigger =
+        dumpwatch_tests::dump_start("h".into(), "u".into(), 1, 1, 1_772_445_600_000, "t".into());
+    if let Some(p) = trigger.process.as_mut() {
+        p.name = Some("hostile-trigger".into());
+    }
+    assert!(inst.process(&[event_to_wit(&trigger)]).is_err());
+    let used = inst.memory_bytes();
+    assert!(
+        used <= cap && used > cap / 2,
+        "{used} bytes against a cap of {cap}"
+    );
+}

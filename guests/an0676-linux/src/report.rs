@@ -163,14 +163,14 @@ fn entity(kind: &str, value: &str) -> Entity {
 }
 
 fn process_name(evidence: &StoredEvidence) -> Option<&str> {
-    match &*evidence.detail {
+    match &evidence.detail {
         Detail::Process { name, .. } => name.as_deref(),
         _ => None,
     }
 }
 
 fn file_path(evidence: &StoredEvidence) -> Option<&str> {
-    match &*evidence.detail {
+    match &evidence.detail {
         Detail::File { path, .. } => Some(path),
         _ => None,
     }
@@ -180,7 +180,7 @@ fn file_path(evidence: &StoredEvidence) -> Option<&str> {
 fn destination_text(evidence: &StoredEvidence) -> Option<String> {
     let Detail::Network {
         dst, url, bytes, ..
-    } = &*evidence.detail
+    } = &evidence.detail
     else {
         return None;
     };

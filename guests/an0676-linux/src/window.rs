@@ -270,7 +270,7 @@ impl Window {
                 self.first_dump = self.first_dump.min(offset);
                 if candidate.has(flag::HOME_DUMP) {
                     self.flags |= state::HOME_DUMP;
-                    let path = match &*candidate.evidence.detail {
+                    let path = match &candidate.evidence.detail {
                         dumpwatch_sdk::evidence::Detail::File { path, .. } => path.clone(),
                         _ => Box::from(""),
                     };

@@ -291,14 +291,14 @@ fn entity(kind: &str, value: &str) -> Entity {
 }
 
 fn process_name(evidence: &StoredEvidence) -> Option<&str> {
-    match &*evidence.detail {
+    match &evidence.detail {
         Detail::Process { name, .. } => name.as_deref(),
         _ => None,
     }
 }
 
 fn file_path(evidence: &StoredEvidence) -> Option<&str> {
-    match &*evidence.detail {
+    match &evidence.detail {
         Detail::File { path, .. } => Some(path),
         _ => None,
     }
@@ -306,7 +306,7 @@ fn file_path(evidence: &StoredEvidence) -> Option<&str> {
 
 /// The archive file, or the archiver that ran.
 fn archive_text(evidence: &StoredEvidence) -> Option<String> {
-    match &*evidence.detail {
+    match &evidence.detail {
         Detail::File { path, .. } => Some(path.to_string()),
         Detail::Process { name, .. } => name.as_ref().map(|name| format!("{name} with a password")),
         _ => None,

@@ -151,7 +151,7 @@ fn entity(kind: &str, value: &str) -> Entity {
 /// The tool's name: the application bundle (`DBeaver.app`) when the
 /// executable sits in one, else the executable name.
 fn tool_name(evidence: &StoredEvidence) -> Option<String> {
-    let Detail::Process { name, path, .. } = &*evidence.detail else {
+    let Detail::Process { name, path, .. } = &evidence.detail else {
         return None;
     };
     let bundle = path.as_deref().and_then(|path| {
@@ -164,7 +164,7 @@ fn tool_name(evidence: &StoredEvidence) -> Option<String> {
 }
 
 fn file_path(evidence: &StoredEvidence) -> Option<&str> {
-    match &*evidence.detail {
+    match &evidence.detail {
         Detail::File { path, .. } => Some(path),
         _ => None,
     }
@@ -173,7 +173,7 @@ fn file_path(evidence: &StoredEvidence) -> Option<&str> {
 /// The name the sensor saw: the TLS server name or DNS query, or the HTTP
 /// request's host.
 fn destination_name(evidence: &StoredEvidence) -> Option<String> {
-    let Detail::Network { dst, url, .. } = &*evidence.detail else {
+    let Detail::Network { dst, url, .. } = &evidence.detail else {
         return None;
     };
     match url.as_deref() {

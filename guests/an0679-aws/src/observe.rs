@@ -104,7 +104,7 @@ pub fn observe(event: &Event, config: &Config) -> Option<Observation> {
     };
     let mut evidence = StoredEvidence::from_event(leg.index(), event);
     if let (Fact::Write { bytes: 0, .. }, Detail::Data { bytes, .. }) =
-        (&fact, &mut *evidence.detail)
+        (&fact, &mut evidence.detail)
     {
         // A completion's bytesTransferredIn is its XML part list, not data.
         *bytes = None;

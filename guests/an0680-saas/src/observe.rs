@@ -155,7 +155,7 @@ fn query_fact(
             resource,
             bytes,
             ..
-        } = &mut *evidence.detail
+        } = &mut evidence.detail
         {
             if let Some(text) = text
                 && text.len() > MAX_EVIDENCE_TEXT

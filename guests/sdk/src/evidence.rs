@@ -93,8 +93,9 @@ pub struct StoredEvidence {
     pub device: Option<Sym>,
     pub user: Option<Sym>,
     pub pid: Option<u32>,
-    /// Boxed: the variants differ in size, and the box holds exactly one.
-    pub detail: Box<Detail>,
+    /// In place: a box would hold a whole `Detail` anyway (its largest
+    /// variant's size), and cost an allocation per record on every restore.
+    pub detail: Detail,
 }
 
 fn boxed(text: Option<&str>) -> Option<Box<str>> {
@@ -173,7 +174,7 @@ impl StoredEvidence {
             device: sym(hostname(event)),
             user: accountable_user(event).map(|account| Sym::new(&account.text())),
             pid: process.and_then(|p| p.pid),
-            detail: Box::new(detail),
+            detail,
         }
     }
 
@@ -205,7 +206,7 @@ impl StoredEvidence {
         };
         let text = |value: &Option<Box<str>>| value.as_ref().map(|v| v.to_string());
         let name = |value: &Option<Sym>| value.as_ref().map(Sym::to_string);
-        match &*self.detail {
+        match &self.detail {
             Detail::Process {
                 name: process,
                 path,

@@ -18,11 +18,17 @@
 //!   ([`crate::names`]), as serde does inside snapshot values;
 //! - hashes and event keys as eight fixed bytes (a varint would take ten).
 //!
-//! Decoding never trusts the bytes: a truncated value, a length past the
-//! end, text that is not UTF-8, an unknown tag or a serial missing from the
-//! table is a [`PackError`], never a panic or an allocation the size of a
-//! bogus length. A type that implements [`Pack`] usually keeps its serde
-//! derives too, for the analytics that store it with serde.
+//! Decoding reads a varint of up to eight bytes from one word, and short
+//! ASCII text from a few word loads. It never trusts the bytes: a
+//! truncated value, a length past the end, text that is not UTF-8, an
+//! unknown tag or a serial missing from the table is a [`PackError`], never
+//! a panic or an allocation the size of a bogus length. A type that
+//! implements [`Pack`] usually keeps its serde derives too, for the
+//! analytics that store it with serde.
+//!
+//! State keys stay serde's (postcard's) bytes, which every reader of a
+//! snapshot understands; [`UnpackKey`] reads the common key types back
+//! from those bytes without serde, borrowing strings from the snapshot.
 
 use std::net::IpAddr;
 
@@ -84,6 +90,35 @@ fn word(bytes: &[u8]) -> u64 {
     let mut head = [0u8; 8];
     head.copy_from_slice(&bytes[..8]);
     u64::from_le_bytes(head)
+}
+
+/// `bytes` as text. Short ASCII text (ids, names, most command lines of a
+/// snapshot) is recognised from a few word loads; `from_utf8` walks short
+/// slices byte by byte, which was a twentieth of a restore.
+#[inline(always)]
+fn text(bytes: &[u8]) -> Result<&str, PackError> {
+    let len = bytes.len();
+    let high = match len {
+        0 => 0,
+        1..=3 => bytes[0] | bytes[len / 2] | bytes[len - 1],
+        4..=7 => {
+            let head = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
+            let tail = &bytes[len - 4..];
+            let tail = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
+            u8::from((head | tail) & 0x8080_8080 != 0) << 7
+        }
+        8..=SHORT => {
+            u8::from((word(bytes) | word(&bytes[len - 8..])) & 0x8080_8080_8080_8080 != 0) << 7
+        }
+        _ => return std::str::from_utf8(bytes).map_err(|_| PackError::NotUtf8),
+    };
+    if high & 0x80 == 0 {
+        // SAFETY: every byte is below 0x80 (the loads above cover each
+        // byte of `bytes` at least once), and ASCII is valid UTF-8.
+        Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
+    } else {
+        std::str::from_utf8(bytes).map_err(|_| PackError::NotUtf8)
+    }
 }
 
 /// Append `data` (at most [`SHORT`] bytes) as one or two whole words,
@@ -238,22 +273,35 @@ impl<'a> Unpacker<'a> {
         self.bytes.len()
     }
 
+    /// A varint. Up to eight bytes are decoded from one word, with no loop
+    /// and no branch per byte: the first clear top bit ends the varint,
+    /// and three shift-and-mask steps close the gaps the continuation bits
+    /// leave. Inlined at every use: a call returning a `Result` goes
+    /// through the stack in memory in a component, which cost more than
+    /// the decoding. Longer or cut varints take the byte loop.
     #[inline(always)]
     pub fn u64(&mut self) -> Result<u64, PackError> {
-        // Most varints of a snapshot (tags, lengths, small counts,
-        // serials) are one byte.
-        match self.bytes.split_first() {
-            Some((&byte, rest)) if byte < 0x80 => {
-                self.bytes = rest;
-                Ok(u64::from(byte))
+        if self.bytes.len() >= 8 {
+            let raw = word(self.bytes);
+            let ends = !raw & 0x8080_8080_8080_8080;
+            if ends != 0 {
+                let len = (ends.trailing_zeros() as usize + 1) / 8;
+                let mut value = raw & (u64::MAX >> (64 - 8 * len)) & 0x7f7f_7f7f_7f7f_7f7f;
+                value = (value & 0x007f_007f_007f_007f) | (value & 0x7f00_7f00_7f00_7f00) >> 1;
+                value = (value & 0x0000_3fff_0000_3fff) | (value & 0x3fff_0000_3fff_0000) >> 2;
+                value = (value & 0x0000_0000_0fff_ffff) | (value & 0x0fff_ffff_0000_0000) >> 4;
+                self.bytes = &self.bytes[len..];
+                return Ok(value);
             }
-            _ => self.long_u64(),
         }
+        self.slow_u64()
     }
 
-    /// A varint of more than one byte (or none).
+    /// A varint read byte by byte: nine or ten bytes, or fewer than eight
+    /// left.
+    #[cold]
     #[inline(never)]
-    fn long_u64(&mut self) -> Result<u64, PackError> {
+    fn slow_u64(&mut self) -> Result<u64, PackError> {
         let mut value = 0u64;
         for (index, &byte) in self.bytes.iter().enumerate().take(10) {
             // The tenth group holds the top bit only.
@@ -328,7 +376,7 @@ impl<'a> Unpacker<'a> {
 
     #[inline(always)]
     pub fn str(&mut self) -> Result<&'a str, PackError> {
-        std::str::from_utf8(self.bytes()?).map_err(|_| PackError::NotUtf8)
+        text(self.bytes()?)
     }
 
     #[inline(always)]
@@ -398,6 +446,50 @@ macro_rules! pack_signed {
 }
 
 pack_signed!(i32, i64);
+
+/// A state key read back without serde: from the bytes postcard wrote for
+/// it, which for these types are the packed ones (a string is its length
+/// and text, a tuple its fields in order). Strings are borrowed from the
+/// snapshot; names are interned from their text (keys hold text, not
+/// serials: a key must read the same in every snapshot).
+pub trait UnpackKey<'a>: Sized {
+    fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError>;
+}
+
+/// [`UnpackKey`] for types whose key bytes one [`Unpacker`] read gives.
+macro_rules! unpack_key {
+    ($($t:ty => $read:expr),* $(,)?) => {
+        $(impl<'a> UnpackKey<'a> for $t {
+            #[inline]
+            fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError> {
+                $read(input)
+            }
+        })*
+    };
+}
+
+unpack_key! {
+    &'a str => Unpacker::str,
+    String => |input: &mut Unpacker<'a>| input.str().map(str::to_owned),
+    u8 => Unpacker::u8,
+    u32 => Unpacker::int::<u32>,
+    u64 => Unpacker::u64,
+    i64 => Unpacker::i64,
+}
+
+impl<'a> UnpackKey<'a> for Sym {
+    #[inline]
+    fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError> {
+        input.str().map(crate::intern::recent)
+    }
+}
+
+impl<'a, A: UnpackKey<'a>, B: UnpackKey<'a>> UnpackKey<'a> for (A, B) {
+    #[inline]
+    fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError> {
+        Ok((A::unpack_key(input)?, B::unpack_key(input)?))
+    }
+}
 
 impl Pack for u8 {
     #[inline]

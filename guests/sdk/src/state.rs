@@ -49,7 +49,7 @@ use dumpwatch_frames::{Frame, frames};
 use crate::codec::{self, CodecError};
 use crate::collections::{Map, Set, new_map, new_set};
 use crate::names::{NameCoding, NameTable, NamesUsed};
-use crate::pack::{Pack, Packer, Unpacker};
+use crate::pack::{Pack, Packer, UnpackKey, Unpacker};
 use crate::types::SnapshotMode;
 
 /// The meta space.
@@ -65,6 +65,20 @@ thread_local! {
     /// above every table this instance wrote or restored, so a new table
     /// never replaces one that merged entries still refer to.
     static NEXT_TABLE: Cell<u32> = const { Cell::new(1) };
+}
+
+/// `bytes` read by `read`, which must take all of them.
+fn whole<'a, T>(
+    bytes: &'a [u8],
+    names: &'a NameTable,
+    read: impl FnOnce(&mut Unpacker<'a>) -> Result<T, crate::pack::PackError>,
+) -> Result<T, String> {
+    let mut input = Unpacker::new(bytes, names);
+    let value = read(&mut input).map_err(|err| err.to_string())?;
+    match input.remaining() {
+        0 => Ok(value),
+        n => Err(format!("{n} unexpected trailing bytes")),
+    }
 }
 
 /// The meta name of table `number`.
@@ -376,8 +390,10 @@ impl SnapshotReader {
         // The coding of the last table used: consecutive values almost
         // always share one.
         let mut current: Option<(u32, NameCoding)> = None;
-        for entry in self.values::<K>(space) {
+        for entry in self.values(space) {
             let (key, number, value) = entry?;
+            let key: K =
+                codec::decode(key).map_err(|err| format!("state key in space {space}: {err}"))?;
             let names = match &mut current {
                 Some((n, names)) if *n == number => names,
                 _ => {
@@ -405,40 +421,36 @@ impl SnapshotReader {
     }
 
     /// [`SnapshotReader::for_each`] for values written with
-    /// [`SnapshotWriter::put_packed`].
-    pub fn for_each_packed<'a, K: Deserialize<'a>, V: Pack>(
+    /// [`SnapshotWriter::put_packed`]. Keys are read without serde, from
+    /// the same bytes ([`UnpackKey`]).
+    pub fn for_each_packed<'a, K: UnpackKey<'a>, V: Pack>(
         &'a self,
         space: u8,
         mut each: impl FnMut(K, V),
     ) -> Result<(), String> {
         let mut current: Option<(u32, &NameTable)> = None;
-        for entry in self.values::<K>(space) {
+        for entry in self.values(space) {
             let (key, number, value) = entry?;
             let names = match current {
                 Some((n, names)) if n == number => names,
                 _ => current.insert((number, self.table(space, number)?)).1,
             };
-            let mut input = Unpacker::new(value, names);
-            let value = V::unpack(&mut input)
+            let key = whole(key, names, K::unpack_key)
+                .map_err(|err| format!("state key in space {space}: {err}"))?;
+            let value = whole(value, names, V::unpack)
                 .map_err(|err| format!("state value in space {space}: {err}"))?;
-            if input.remaining() > 0 {
-                return Err(format!(
-                    "state value in space {space}: {} unexpected trailing bytes",
-                    input.remaining()
-                ));
-            }
             each(key, value);
         }
         Ok(())
     }
 
-    /// The present entries of `space`: each key decoded, the number of the
+    /// The present entries of `space`: each key's bytes, the number of the
     /// table of names its value was written with, and the value's bytes
     /// after that number.
-    fn values<'a, K: Deserialize<'a>>(
+    fn values<'a>(
         &'a self,
         space: u8,
-    ) -> impl Iterator<Item = Result<(K, u32, &'a [u8]), String>> + 'a {
+    ) -> impl Iterator<Item = Result<(&'a [u8], u32, &'a [u8]), String>> + 'a {
         self.frames().filter_map(move |frame| {
             let (Some((&first, key)), Some(value)) = (frame.key.split_first(), frame.value) else {
                 return None;
@@ -446,13 +458,9 @@ impl SnapshotReader {
             if first != space {
                 return None;
             }
-            let entry = codec::decode(key)
-                .map_err(|err| format!("state key in space {space}: {err}"))
-                .and_then(|key| {
-                    let (number, value) = postcard::take_from_bytes::<u32>(value)
-                        .map_err(|err| format!("state value in space {space}: {err}"))?;
-                    Ok((key, number, value))
-                });
+            let entry = postcard::take_from_bytes::<u32>(value)
+                .map(|(number, value)| (key, number, value))
+                .map_err(|err| format!("state value in space {space}: {err}"));
             Some(entry)
         })
     }
@@ -955,12 +963,12 @@ mod tests {
             device: Some(Sym::new(&format!("packed-test-host-{}", n % 3))),
             user: None,
             pid: Some(n),
-            detail: Box::new(Detail::Process {
+            detail: Detail::Process {
                 name: Some(Sym::new(program)),
                 path: None,
                 command_line: Some("pg_dump -d crm".into()),
                 parent_name: Some(Sym::new("packed-test-bash")),
-            }),
+            },
         };
         let ledger = |n: u32, program: &str| {
             let mut ledger = EvidenceLedger::new();

@@ -269,6 +269,10 @@ fn vector_and_fluent_bit_requests_find_every_theft_and_overload_is_answered() {
         "{m}"
     );
     assert!(metric(m, "dumpwatch_checkpoints_total", &[]) > 0.0, "{m}");
+    // A component's linear memory: at least its initial size, and far from
+    // the 512 MiB cap for this small stream.
+    let memory = metric(m, "dumpwatch_guest_memory_bytes", &[("analytic", "AN0676")]);
+    assert!((65_536.0..64.0 * 1024.0 * 1024.0).contains(&memory), "{m}");
     for name in [
         "checkpoint_age_seconds",
         "queue_depth",

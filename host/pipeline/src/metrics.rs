@@ -82,6 +82,8 @@ pub struct Metrics {
     pub events_routed: Family<AnalyticLabel, Counter>,
     pub findings: Family<FindingLabel, Counter>,
     pub guest_traps: Family<AnalyticLabel, Counter>,
+    /// Linear memory each analytic's instance has grown to.
+    pub guest_memory: Family<AnalyticLabel, Gauge>,
     pub reloads: Family<OutcomeLabel, Counter>,
     pub checkpoints: Counter,
     checkpoint_age: Gauge<f64, AtomicU64>,
@@ -117,6 +119,7 @@ impl Metrics {
             late_events: Family::default(),
             events_routed: Family::default(),
             findings: Family::default(),
+            guest_memory: Family::default(),
             guest_traps: Family::default(),
             reloads: Family::default(),
             checkpoints: Counter::default(),
@@ -159,6 +162,11 @@ impl Metrics {
             "guest_traps",
             "Analytic calls that trapped, timed out or hit the memory cap",
             m.guest_traps.clone(),
+        );
+        registry.register(
+            "guest_memory_bytes",
+            "Linear memory of each analytic's instance (its high-water mark: wasm memory never shrinks)",
+            m.guest_memory.clone(),
         );
         registry.register(
             "reloads",
@@ -352,6 +360,9 @@ impl EngineObserver {
                 &m.guest_traps.get_or_create(&label),
                 a.stats.failures,
             );
+            m.guest_memory
+                .get_or_create(&label)
+                .set(i64::try_from(a.instance.memory_bytes()).unwrap_or(i64::MAX));
             for (activity, n) in [
                 ("create", a.stats.findings_created),
                 ("update", a.stats.findings_updated),

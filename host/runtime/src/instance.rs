@@ -44,6 +44,13 @@ impl AnalyticInstance {
         std::mem::take(&mut self.findings_dropped)
     }
 
+    /// Bytes of linear memory the guest has grown to (all its memories).
+    /// Linear memory never shrinks: this is the instance's high-water mark,
+    /// what the host process gives it at most.
+    pub fn memory_bytes(&self) -> usize {
+        self.store.data().limits.memory_bytes
+    }
+
     /// True once a call has failed; the instance must then be replaced.
     pub fn is_poisoned(&self) -> bool {
         self.poisoned

@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use wasmtime::component::ResourceTable;
-use wasmtime::{StoreLimits, StoreLimitsBuilder};
+use wasmtime::{ResourceLimiter, StoreLimits, StoreLimitsBuilder};
 use wasmtime_wasi::cli::{IsTerminal, StdoutStream};
 use wasmtime_wasi::p2::{OutputStream, Pollable, StreamResult};
 use wasmtime_wasi::{
@@ -29,7 +29,7 @@ use crate::bindings::dumpwatch::analytic::{host, types};
 pub struct HostState {
     wasi: WasiCtx,
     table: ResourceTable,
-    pub(crate) limits: StoreLimits,
+    pub(crate) limits: MeteredLimits,
     /// Analytic id, for log lines (set once the manifest is known).
     pub(crate) label: String,
     output: CapturedOutput,
@@ -62,7 +62,11 @@ impl HostState {
         HostState {
             wasi,
             table: ResourceTable::new(),
-            limits,
+            limits: MeteredLimits {
+                limits,
+                memory_bytes: 0,
+                growing: 0,
+            },
             label,
             output,
             log_lines: 0,
@@ -82,6 +86,66 @@ impl HostState {
         if dropped > 0 {
             tracing::warn!(analytic = %self.label, dropped, "guest output over the limit was dropped");
         }
+    }
+}
+
+/// The store's limits, counting the linear memory they let the guest have.
+/// wasmtime has no accessor for a component's memory size; every growth
+/// (the initial size included) passes through here.
+pub(crate) struct MeteredLimits {
+    limits: StoreLimits,
+    /// Bytes of linear memory of all the instance's memories.
+    pub(crate) memory_bytes: usize,
+    /// The growth last allowed, taken back if it then fails.
+    growing: usize,
+}
+
+impl ResourceLimiter for MeteredLimits {
+    fn memory_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        let allowed = self.limits.memory_growing(current, desired, maximum)?;
+        self.growing = if allowed {
+            desired.saturating_sub(current)
+        } else {
+            0
+        };
+        self.memory_bytes = self.memory_bytes.saturating_add(self.growing);
+        Ok(allowed)
+    }
+
+    fn memory_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.memory_bytes = self.memory_bytes.saturating_sub(self.growing);
+        self.growing = 0;
+        self.limits.memory_grow_failed(error)
+    }
+
+    fn table_growing(
+        &mut self,
+        current: usize,
+        desired: usize,
+        maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        self.limits.table_growing(current, desired, maximum)
+    }
+
+    fn table_grow_failed(&mut self, error: wasmtime::Error) -> wasmtime::Result<()> {
+        self.limits.table_grow_failed(error)
+    }
+
+    fn instances(&self) -> usize {
+        self.limits.instances()
+    }
+
+    fn tables(&self) -> usize {
+        self.limits.tables()
+    }
+
+    fn memories(&self) -> usize {
+        self.limits.memories()
     }
 }
 

@@ -124,7 +124,11 @@ pub(crate) fn read_frames(txn: &redb::ReadTransaction, id: &str) -> Result<Vec<u
         .get(id)
         .map_err(|e| e.to_string())?
         .map_or((0, 0), |v| v.value());
-    let mut base = read_pieces(txn, ANALYTIC_BASE, id, base_len)?;
+    // Room for the changed values too, which are appended after the base:
+    // growing a buffer of hundreds of MB copies it into fresh memory, and
+    // that (the copy and the kernel zeroing the new pages) took as long as
+    // reading it.
+    let mut base = read_pieces(txn, ANALYTIC_BASE, id, base_len.saturating_add(changes_len))?;
     let changes = read_pieces(txn, ANALYTIC_CHANGES, id, changes_len)?;
     if changes.is_empty() {
         check(&base).map_err(|e| format!("stored state of {id}: {e}"))?;
@@ -174,17 +178,18 @@ pub(crate) fn read_frames(txn: &redb::ReadTransaction, id: &str) -> Result<Vec<u
     Ok(base)
 }
 
-/// The pieces of `id` in `table` joined in order, `len` bytes in all.
+/// The pieces of `id` in `table` joined in order, in a buffer with room
+/// for `capacity` bytes.
 fn read_pieces(
     txn: &redb::ReadTransaction,
     table: redb::TableDefinition<(&str, u32), &[u8]>,
     id: &str,
-    len: u64,
+    capacity: u64,
 ) -> Result<Vec<u8>, String> {
     let table = txn.open_table(table).map_err(|e| e.to_string())?;
     // Sized once: growing a buffer of hundreds of MB by doubling copies it
     // again at every step.
-    let mut out = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    let mut out = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
     for item in table
         .range((id, 0)..=(id, u32::MAX))
         .map_err(|e| e.to_string())?

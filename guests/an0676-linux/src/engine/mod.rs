@@ -122,7 +122,14 @@ pub struct Engine {
     dirty_pending: DirtyKeys<Sym>,
     /// (host, user) that may hold windows with a changed finding.
     changed: Vec<(Sym, Sym)>,
+    /// Bytes per window of the last full snapshot or restore: what the next
+    /// full snapshot reserves ([`FIRST_ENTRY_BYTES`] before either).
+    entry_bytes: usize,
 }
+
+/// About what a window with its client-start evidence takes in a snapshot,
+/// for the first full one.
+const FIRST_ENTRY_BYTES: usize = 192;
 
 impl Default for Engine {
     fn default() -> Engine {
@@ -142,6 +149,7 @@ impl Engine {
             dirty_windows: DirtyKeys::new(),
             dirty_pending: DirtyKeys::new(),
             changed: Vec::new(),
+            entry_bytes: FIRST_ENTRY_BYTES,
         }
     }
 

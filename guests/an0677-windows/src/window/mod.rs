@@ -211,7 +211,7 @@ impl Window {
         let (time, key) = (exec.time, exec.key);
         if exec.has(flag::OUTSIDE_KNOWN_PATH) {
             self.flags |= state::OUTSIDE_KNOWN_PATH;
-            let path: Box<str> = match exec.evidence.as_deref().map(|e| &*e.detail) {
+            let path: Box<str> = match exec.evidence.as_deref().map(|e| &e.detail) {
                 Some(Detail::Process {
                     path: Some(path), ..
                 }) => Box::from(path.as_str()),

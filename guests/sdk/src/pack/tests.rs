@@ -172,7 +172,7 @@ fn evidence() -> impl Strategy<Value = StoredEvidence> {
                 device,
                 user,
                 pid,
-                detail: Box::new(detail),
+                detail,
             },
         )
 }
@@ -222,5 +222,63 @@ proptest! {
         let mut input = Unpacker::new(&longer, &names);
         prop_assert_eq!(input.get::<EvidenceLedger>(), Ok(ledger));
         prop_assert_eq!(input.remaining(), tail.len());
+    }
+}
+
+/// Varints read from the middle of a buffer (eight bytes or more left: the
+/// one-word path) give the same values as at its end (the byte loop).
+#[test]
+fn varints_read_alike_with_bytes_after_them() {
+    let names = NameTable::new(Vec::new()).unwrap();
+    let mut values: Vec<u64> = (0..64)
+        .flat_map(|bits| [1u64 << bits, (1u64 << bits) - 1, (1u64 << bits) + 1])
+        .collect();
+    values.extend([u64::MAX, 1_772_445_600_000 << 1]);
+    for value in values {
+        for filler in [0x00u8, 0x7f, 0x80, 0xff] {
+            let mut bytes = postcard::to_allocvec(&value).unwrap();
+            let len = bytes.len();
+            bytes.extend([filler; 9]);
+            let mut input = Unpacker::new(&bytes, &names);
+            assert_eq!(input.u64(), Ok(value), "{value:#x} then {filler:#x}");
+            assert_eq!(input.remaining(), 9, "{value:#x} is {len} bytes");
+        }
+    }
+    // Continuation bits all through a long buffer: too large, not a value.
+    let mut input = Unpacker::new(&[0xff; 12], &names);
+    assert_eq!(input.u64(), Err(PackError::TooLarge));
+}
+
+proptest! {
+    /// State keys are written by serde (postcard) and read back by
+    /// [`UnpackKey`]: the two agree.
+    #[test]
+    fn keys_read_back_as_postcard_wrote_them(
+        host in "\\PC{0,24}",
+        user in "\\PC{0,24}",
+        number in any::<u64>(),
+        small in any::<u32>(),
+        signed in any::<i64>(),
+        byte in any::<u8>(),
+    ) {
+        let names = NameTable::new(Vec::new()).unwrap();
+        let key = (host.as_str(), user.as_str());
+        let bytes = crate::codec::encode(&key).unwrap();
+        let mut input = Unpacker::new(&bytes, &names);
+        prop_assert_eq!(<(&str, &str)>::unpack_key(&mut input), Ok(key));
+        prop_assert_eq!(input.remaining(), 0);
+
+        let bytes = crate::codec::encode(&(host.clone(), (number, small), (signed, byte))).unwrap();
+        let mut input = Unpacker::new(&bytes, &names);
+        type Mixed = (String, ((u64, u32), (i64, u8)));
+        prop_assert_eq!(
+            Mixed::unpack_key(&mut input),
+            Ok((host.clone(), ((number, small), (signed, byte))))
+        );
+        prop_assert_eq!(input.remaining(), 0);
+
+        let bytes = crate::codec::encode(&Sym::new(&host)).unwrap();
+        let mut input = Unpacker::new(&bytes, &names);
+        prop_assert_eq!(Sym::unpack_key(&mut input).map(|sym| sym.to_string()), Ok(host));
     }
 }
