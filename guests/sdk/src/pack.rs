@@ -98,23 +98,21 @@ fn word(bytes: &[u8]) -> u64 {
 #[inline(always)]
 fn text(bytes: &[u8]) -> Result<&str, PackError> {
     let len = bytes.len();
-    let high = match len {
-        0 => 0,
-        1..=3 => bytes[0] | bytes[len / 2] | bytes[len - 1],
+    // Loads that may overlap cover every byte at least once.
+    let ascii = match len {
+        0 => true,
+        1..=3 => (bytes[0] | bytes[len / 2] | bytes[len - 1]) < 0x80,
         4..=7 => {
             let head = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
             let tail = &bytes[len - 4..];
             let tail = u32::from_le_bytes([tail[0], tail[1], tail[2], tail[3]]);
-            u8::from((head | tail) & 0x8080_8080 != 0) << 7
+            (head | tail) & 0x8080_8080 == 0
         }
-        8..=SHORT => {
-            u8::from((word(bytes) | word(&bytes[len - 8..])) & 0x8080_8080_8080_8080 != 0) << 7
-        }
-        _ => return std::str::from_utf8(bytes).map_err(|_| PackError::NotUtf8),
+        8..=SHORT => (word(bytes) | word(&bytes[len - 8..])) & 0x8080_8080_8080_8080 == 0,
+        _ => false,
     };
-    if high & 0x80 == 0 {
-        // SAFETY: every byte is below 0x80 (the loads above cover each
-        // byte of `bytes` at least once), and ASCII is valid UTF-8.
+    if ascii {
+        // SAFETY: every byte is below 0x80, and ASCII is valid UTF-8.
         Ok(unsafe { std::str::from_utf8_unchecked(bytes) })
     } else {
         std::str::from_utf8(bytes).map_err(|_| PackError::NotUtf8)
@@ -413,39 +411,33 @@ impl<'a> Unpacker<'a> {
     }
 }
 
-macro_rules! pack_unsigned {
-    ($($t:ty),*) => {$(
+/// [`Pack`] for integers, written as a varint through `$write` (widening
+/// to `$wide`) and read back checked by `$read`. An integer key reads the
+/// same bytes postcard wrote for it, so it is an [`UnpackKey`] too.
+macro_rules! pack_int {
+    ($wide:ty, $write:ident, $read:ident: $($t:ty),*) => {$(
         impl Pack for $t {
             #[inline]
             fn pack(&self, out: &mut Packer<'_>) {
-                out.u64(u64::from(*self));
+                out.$write(<$wide>::from(*self));
             }
             #[inline]
             fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
-                input.int()
+                input.$read()
+            }
+        }
+
+        impl<'a> UnpackKey<'a> for $t {
+            #[inline]
+            fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError> {
+                input.$read()
             }
         }
     )*};
 }
 
-pack_unsigned!(u16, u32, u64);
-
-macro_rules! pack_signed {
-    ($($t:ty),*) => {$(
-        impl Pack for $t {
-            #[inline]
-            fn pack(&self, out: &mut Packer<'_>) {
-                out.i64(i64::from(*self));
-            }
-            #[inline]
-            fn unpack(input: &mut Unpacker<'_>) -> Result<Self, PackError> {
-                input.signed()
-            }
-        }
-    )*};
-}
-
-pack_signed!(i32, i64);
+pack_int!(u64, u64, int: u16, u32, u64);
+pack_int!(i64, i64, signed: i32, i64);
 
 /// A state key read back without serde: from the bytes postcard wrote for
 /// it, which for these types are the packed ones (a string is its length
@@ -457,24 +449,25 @@ pub trait UnpackKey<'a>: Sized {
 }
 
 /// [`UnpackKey`] for types whose key bytes one [`Unpacker`] read gives.
-macro_rules! unpack_key {
-    ($($t:ty => $read:expr),* $(,)?) => {
-        $(impl<'a> UnpackKey<'a> for $t {
-            #[inline]
-            fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError> {
-                $read(input)
-            }
-        })*
-    };
+impl<'a> UnpackKey<'a> for &'a str {
+    #[inline]
+    fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError> {
+        input.str()
+    }
 }
 
-unpack_key! {
-    &'a str => Unpacker::str,
-    String => |input: &mut Unpacker<'a>| input.str().map(str::to_owned),
-    u8 => Unpacker::u8,
-    u32 => Unpacker::int::<u32>,
-    u64 => Unpacker::u64,
-    i64 => Unpacker::i64,
+impl<'a> UnpackKey<'a> for String {
+    #[inline]
+    fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError> {
+        input.str().map(str::to_owned)
+    }
+}
+
+impl<'a> UnpackKey<'a> for u8 {
+    #[inline]
+    fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError> {
+        input.u8()
+    }
 }
 
 impl<'a> UnpackKey<'a> for Sym {
