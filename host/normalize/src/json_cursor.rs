@@ -193,8 +193,8 @@ impl<'a> Cursor<'a> {
     /// context: a kept key keeps its code), or `None` at the object's end.
     /// `at` is where the object's keys are (start with
     /// [`KeyCache::chain`]). Where the input holds the key that followed
-    /// the previous one last time (or the time before), it is taken with
-    /// one comparison, neither scanned nor looked up.
+    /// the previous one one of the last few times, it is taken with a few
+    /// word compares, neither scanned nor looked up.
     pub(crate) fn cached_key(
         &mut self,
         first: &mut bool,
@@ -205,16 +205,17 @@ impl<'a> Cursor<'a> {
         if !self.next_item(first, b'}')? {
             return Ok(None);
         }
-        for way in 0..2 {
-            if let Some((next, pattern, code)) = keys.predict(*at, way)
-                && self.bytes()[self.pos..].starts_with(pattern)
+        for way in 0..KeyCache::WAYS {
+            if let Some((next, key)) = keys.predict(*at, way)
+                && key.starts(&self.bytes()[self.pos..])
             {
                 // The pattern is a whole key without escapes, quotes and
                 // colon included: the same bytes are the same, valid,
                 // string and its colon.
-                self.pos += pattern.len();
-                if way == 1 {
-                    keys.promote(*at);
+                self.pos += key.bytes.len();
+                let code = key.code;
+                if way > 0 {
+                    keys.promote(*at, way);
                 }
                 at.slot = next;
                 return Ok(Some(code));
@@ -291,6 +292,25 @@ impl<'a> Cursor<'a> {
             read(self, keys, i)?;
         }
         Ok(())
+    }
+
+    /// [`Cursor::fields`] through a [`KeyCache`] context of its own: the
+    /// same reading, with the keys predicted rather than scanned and
+    /// matched by name (`read` gets the cache back, for the objects inside).
+    pub(crate) fn known_fields(
+        &mut self,
+        keys: &mut KeyCache,
+        ctx: usize,
+        names: &[&str],
+        read: impl FnMut(&mut Self, &mut KeyCache, usize) -> Fast<()>,
+    ) -> Fast<()> {
+        let code = |k: &str| {
+            names
+                .iter()
+                .position(|n| *n == k)
+                .map_or(u16::MAX, |i| i as u16)
+        };
+        self.cached_fields(keys, ctx, names.len(), code, read)
     }
 
     /// An optional value: `None` for `null`, else read by `read` (serde's
@@ -641,7 +661,7 @@ impl<'a> Cursor<'a> {
 /// `IgnoredAny`): `false` may also mean the cursor is unsure (not UTF-8,
 /// surrogate escapes, deep nesting), for serde to decide.
 pub(crate) fn is_valid(bytes: &[u8]) -> bool {
-    std::str::from_utf8(bytes).is_ok_and(|text| {
+    crate::utf8::text(bytes).is_some_and(|text| {
         let mut c = Cursor::new(text);
         c.skip().and_then(|()| c.end()).is_ok()
     })
@@ -660,19 +680,77 @@ pub(crate) fn is_valid(bytes: &[u8]) -> bool {
 /// than [`KeyCache::MAX_KEY_LEN`]), keys are read and looked up as usual
 /// and no more are kept, whatever the input holds.
 pub(crate) struct KeyCache {
-    /// Each key kept: its bytes in the input, quotes and colon included,
-    /// and code.
-    keys: Vec<(Box<[u8]>, u16)>,
+    /// Each key kept.
+    keys: Vec<KeptKey>,
     /// Per context, those bytes → index in `keys` (boxed: decoders hold
     /// the cache inline).
-    index: Box<[std::collections::HashMap<Box<[u8]>, u32>; KeyCache::CONTEXTS]>,
+    index: Box<[KeyIndex; KeyCache::CONTEXTS]>,
     /// The slots of the keys that followed each slot, the latest first
-    /// (two: a stream that mixes record types, as Sysmon's process, file
-    /// and network events, follows a shared key with one of a few): slot
+    /// ([`KeyCache::WAYS`] of them: a stream that mixes record types, as
+    /// Sysmon's process, file and network events, follows a shared key
+    /// with one of a few; with two, 7 % of Sysmon's keys were missed, with
+    /// four 3 %): slot
     /// `c` is the start of an object of context `c`, slot `CONTEXTS`
     /// follows a key not kept, slot `FIRST_KEY + i` follows key `i`.
     /// `NONE`: no key yet.
-    next: Vec<[u32; 2]>,
+    next: Vec<[u32; KeyCache::WAYS]>,
+}
+
+/// A context's kept keys by their bytes (foldhash: a miss hashes the key,
+/// and SipHash cost more than the rest of the miss).
+type KeyIndex = std::collections::HashMap<Box<[u8]>, u32, foldhash::fast::RandomState>;
+
+/// A key the cache keeps: its bytes in the input, quotes and colon
+/// included, and its code.
+struct KeptKey {
+    bytes: Box<[u8]>,
+    code: u16,
+    /// The first [`KeptKey::HEAD`] bytes as little-endian words, zero
+    /// past the key's end, and which of their bits belong to the key: a
+    /// prediction is checked with a few word compares, not a call to
+    /// `memcmp` (which, for keys this short, cost more than the compare).
+    head: [u64; KeptKey::WORDS],
+    mask: [u64; KeptKey::WORDS],
+}
+
+impl KeptKey {
+    const WORDS: usize = 4;
+    const HEAD: usize = Self::WORDS * 8;
+
+    fn new(bytes: &[u8], code: u16) -> Self {
+        let mut head = [0u64; Self::WORDS];
+        let mut mask = [0u64; Self::WORDS];
+        for (w, chunk) in bytes.chunks(8).take(Self::WORDS).enumerate() {
+            let mut word = [0u8; 8];
+            word[..chunk.len()].copy_from_slice(chunk);
+            head[w] = u64::from_le_bytes(word);
+            mask[w] = u64::MAX >> (64 - 8 * chunk.len());
+        }
+        KeptKey {
+            bytes: bytes.into(),
+            code,
+            head,
+            mask,
+        }
+    }
+
+    /// Whether `input` starts with this key.
+    #[inline(always)]
+    fn starts(&self, input: &[u8]) -> bool {
+        let Some(words) = input.first_chunk::<{ Self::HEAD }>() else {
+            return input.starts_with(&self.bytes);
+        };
+        let (words, _) = words.as_chunks::<8>();
+        let mut diff = 0;
+        for ((word, head), mask) in words.iter().zip(&self.head).zip(&self.mask) {
+            diff |= (u64::from_le_bytes(*word) ^ head) & mask;
+        }
+        diff == 0
+            && (self.bytes.len() <= Self::HEAD
+                || input
+                    .get(Self::HEAD..self.bytes.len())
+                    .is_some_and(|tail| tail == &self.bytes[Self::HEAD..]))
+    }
 }
 
 /// Where an object's keys are being read: its context, and the slot of
@@ -685,7 +763,9 @@ pub(crate) struct KeyChain {
 
 impl KeyCache {
     /// Contexts a cache keeps apart.
-    pub(crate) const CONTEXTS: usize = 4;
+    pub(crate) const CONTEXTS: usize = 16;
+    /// Guesses kept per slot.
+    const WAYS: usize = 4;
     /// The slot after a key that is not kept.
     const UNKEPT: u32 = Self::CONTEXTS as u32;
     /// The slot after key 0.
@@ -700,7 +780,7 @@ impl KeyCache {
         KeyCache {
             keys: Vec::new(),
             index: Default::default(),
-            next: vec![[Self::NONE; 2]; Self::FIRST_KEY as usize],
+            next: vec![[Self::NONE; Self::WAYS]; Self::FIRST_KEY as usize],
         }
     }
 
@@ -722,18 +802,18 @@ impl KeyCache {
         self.keys.len()
     }
 
-    /// The key predicted after `at`: its slot, bytes and code.
+    /// The key predicted after `at`, and its slot.
     #[inline]
-    fn predict(&self, at: KeyChain, way: usize) -> Option<(u32, &[u8], u16)> {
+    fn predict(&self, at: KeyChain, way: usize) -> Option<(u32, &KeptKey)> {
         let next = self.next.get(at.slot as usize)?[way];
-        let (pattern, code) = self.keys.get(next.checked_sub(Self::FIRST_KEY)? as usize)?;
-        Some((next, pattern, *code))
+        let key = self.keys.get(next.checked_sub(Self::FIRST_KEY)? as usize)?;
+        Some((next, key))
     }
 
     /// The second guess after `at` was right: make it the first.
-    fn promote(&mut self, at: KeyChain) {
+    fn promote(&mut self, at: KeyChain, way: usize) {
         if let Some(n) = self.next.get_mut(at.slot as usize) {
-            n.swap(0, 1);
+            n[..=way].rotate_right(1);
         }
     }
 
@@ -747,18 +827,20 @@ impl KeyCache {
             Some(&i) => i + Self::FIRST_KEY,
             None if self.keys.len() < Self::MAX_KEYS && pattern.len() <= Self::MAX_KEY_LEN + 3 => {
                 let i = self.keys.len() as u32;
-                self.keys.push((pattern.into(), code));
+                self.keys.push(KeptKey::new(pattern, code));
                 index.insert(pattern.into(), i);
-                self.next.push([Self::NONE; 2]);
+                self.next.push([Self::NONE; Self::WAYS]);
                 i + Self::FIRST_KEY
             }
             None => Self::UNKEPT,
         };
         if let Some(n) = self.next.get_mut(at.slot as usize)
             && at.slot != Self::UNKEPT
-            && n[0] != slot
         {
-            *n = [slot, n[0]];
+            // Most recent first; the oldest guess falls out.
+            let way = n.iter().position(|&s| s == slot).unwrap_or(Self::WAYS - 1);
+            n[way] = slot;
+            n[..=way].rotate_right(1);
         }
         at.slot = slot;
     }
@@ -796,7 +878,7 @@ static SIMPLE_ESCAPE: [bool; 256] = {
 /// The length of the escape at `at` (a backslash): 2, or 6 for `\u`
 /// and four hex digits. Unknown escapes, and surrogate escapes (whose
 /// rules, pairs and lone halves, are serde_json's to apply), bail.
-#[inline]
+#[inline(always)]
 fn escape_len(b: &[u8], at: usize) -> Fast<usize> {
     let e = *b.get(at + 1).ok_or(Bail)?;
     // A table, not a `match`: the usual escape is one well-predicted

@@ -58,9 +58,9 @@ pub(crate) type Handler<'h> =
 pub(crate) fn parse<'a, T: serde::Deserialize<'a>>(
     bytes: &'a [u8],
 ) -> Result<T, serde_json::Error> {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => serde_json::from_str(text),
-        Err(_) => serde_json::from_slice(bytes),
+    match crate::utf8::text(bytes) {
+        Some(text) => serde_json::from_str(text),
+        None => serde_json::from_slice(bytes),
     }
 }
 
@@ -79,9 +79,9 @@ pub(crate) fn parse_seed<'a, S: serde::de::DeserializeSeed<'a>>(
         de.end()?;
         Ok(value)
     }
-    match std::str::from_utf8(bytes) {
-        Ok(text) => run(serde_json::Deserializer::from_str(text), seed),
-        Err(_) => run(serde_json::Deserializer::from_slice(bytes), seed),
+    match crate::utf8::text(bytes) {
+        Some(text) => run(serde_json::Deserializer::from_str(text), seed),
+        None => run(serde_json::Deserializer::from_slice(bytes), seed),
     }
 }
 

@@ -242,7 +242,7 @@ impl JsonStream {
         // Validating the whole line once is far cheaper than serde_json
         // validating every string it reads; a line that is not UTF-8 goes
         // to the splitter, which reports each record it holds.
-        let Ok(text) = std::str::from_utf8(bytes) else {
+        let Some(text) = crate::utf8::text(bytes) else {
             return self.fallback::<R>(line, pos, out);
         };
         if first == b'{' && !self.envelope_key.is_some_and(|k| starts_with_key(bytes, k)) {

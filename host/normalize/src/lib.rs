@@ -22,6 +22,7 @@ pub mod auditd;
 pub mod cloudtrail;
 mod detect;
 mod format;
+mod ip;
 mod json_cursor;
 mod json_fields;
 mod json_records;
@@ -35,6 +36,7 @@ pub mod snowflake;
 pub mod suricata;
 #[cfg(test)]
 mod test_support;
+mod utf8;
 pub mod vpcflow;
 pub mod windows;
 pub mod zeek;

@@ -12,8 +12,11 @@
 //! exceeds `capacity` entries, and nothing is ever scanned or sorted.
 
 use std::borrow::Borrow;
-use std::collections::HashMap;
 use std::hash::Hash;
+
+/// A map hashed by foldhash: the keys are short (GUIDs, pids), looked up
+/// once or twice per record, and SipHash cost more than the lookup.
+type HashMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
 
 /// A map that forgets its oldest entries past a fixed size.
 #[derive(Debug)]
@@ -27,8 +30,8 @@ impl<K: Hash + Eq, V> RecentMap<K, V> {
     /// A map holding at most `capacity` entries (at least 2).
     pub(crate) fn new(capacity: usize) -> Self {
         RecentMap {
-            young: HashMap::new(),
-            old: HashMap::new(),
+            young: HashMap::default(),
+            old: HashMap::default(),
             generation_len: (capacity / 2).max(1),
         }
     }

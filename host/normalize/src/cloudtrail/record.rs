@@ -175,9 +175,14 @@ impl<'de> Fields<'de> for Record<'de> {
     }
 }
 
-/// Key cache contexts: the record's top level, `userIdentity`.
+/// Key cache contexts: the record's top level, `userIdentity`, and the
+/// objects inside.
 const TOP: usize = 0;
 const IDENTITY: usize = 1;
+const SESSION: usize = 2;
+const ISSUER: usize = 3;
+const ADDITIONAL: usize = 4;
+const RESOURCE: usize = 5;
 
 /// Reads a record with the cursor, as [`InPlace`] reads it: the top
 /// level's strings here, a repeated key bailing (serde's duplicate-field
@@ -203,8 +208,8 @@ pub(crate) fn read_fast<'a>(
                 }
             }
             13 => r.request_parameters = params_fast(c)?,
-            14 => r.additional_event_data = additional_fast(c)?,
-            _ => r.resources = resources_fast(c)?,
+            14 => r.additional_event_data = additional_fast(c, keys)?,
+            _ => r.resources = resources_fast(c, keys)?,
         }
         Ok(())
     })
@@ -217,23 +222,23 @@ fn identity_fast<'a>(
     id: &mut UserIdentity<'a>,
 ) -> Fast<()> {
     let code = |k: &str| identity_field(k).map_or(u16::MAX, |i| i as u16);
-    c.cached_fields(keys, IDENTITY, IDENTITY_FIELDS.len(), code, |c, _, i| {
+    c.cached_fields(keys, IDENTITY, IDENTITY_FIELDS.len(), code, |c, keys, i| {
         match id.text_slot(i) {
             Some(slot) => *slot = c.string_or_null()?.map(JsonText),
-            None => id.session_context = session_fast(c)?,
+            None => id.session_context = session_fast(c, keys)?,
         }
         Ok(())
     })
 }
 
 /// `sessionContext`, as the derived [`SessionContext`] reads it.
-fn session_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<SessionContext<'a>>> {
+fn session_fast<'a>(c: &mut Cursor<'a>, keys: &mut KeyCache) -> Fast<Option<SessionContext<'a>>> {
     c.optional(|c| {
         let mut session_issuer = None;
-        c.fields(&["sessionIssuer"], |c, _| {
+        c.known_fields(keys, SESSION, &["sessionIssuer"], |c, keys, _| {
             session_issuer = c.optional(|c| {
                 let mut arn = None;
-                c.fields(&["arn"], |c, _| {
+                c.known_fields(keys, ISSUER, &["arn"], |c, _, _| {
                     arn = c.string_or_null()?.map(JsonText);
                     Ok(())
                 })?;
@@ -247,13 +252,14 @@ fn session_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<SessionContext<'a>>> {
 
 /// `additionalEventData`, as the derived [`AdditionalEventData`] reads
 /// it; byte counts other than plain integers and digit strings bail.
-fn additional_fast(c: &mut Cursor<'_>) -> Fast<Option<AdditionalEventData>> {
+fn additional_fast(c: &mut Cursor<'_>, keys: &mut KeyCache) -> Fast<Option<AdditionalEventData>> {
     c.optional(|c| {
         let mut data = AdditionalEventData {
             bytes_transferred_in: None,
             bytes_transferred_out: None,
         };
-        c.fields(&["bytesTransferredIn", "bytesTransferredOut"], |c, i| {
+        let names = ["bytesTransferredIn", "bytesTransferredOut"];
+        c.known_fields(keys, ADDITIONAL, &names, |c, _, i| {
             let count = match c.peek()? {
                 b'n' => {
                     c.null()?;
@@ -291,13 +297,13 @@ fn whole_count(text: &str) -> Fast<u64> {
 
 /// `resources`, as `Option<Vec<Resource>>` reads it (`ARN` or `arn`, not
 /// both).
-fn resources_fast<'a>(c: &mut Cursor<'a>) -> Fast<Option<Vec<Resource<'a>>>> {
+fn resources_fast<'a>(c: &mut Cursor<'a>, keys: &mut KeyCache) -> Fast<Option<Vec<Resource<'a>>>> {
     c.list(|c| {
         let (mut kind, mut arn) = (None, None);
         // `arn` is an alias of `ARN`: both in one element is serde's
         // duplicate-field error.
         let mut arn_seen = false;
-        c.fields(&["type", "ARN", "arn"], |c, i| {
+        c.known_fields(keys, RESOURCE, &["type", "ARN", "arn"], |c, _, i| {
             let v = c.string_or_null()?.map(JsonText);
             if i == 0 {
                 kind = v;

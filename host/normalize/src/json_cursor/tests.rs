@@ -352,3 +352,58 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    /// A kept key's word compare says what `starts_with` says, for keys
+    /// of every length around the words' edges and inputs shorter and
+    /// longer than the words.
+    #[test]
+    fn kept_key_compare_is_starts_with(
+        key in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'"')], 1..45),
+        input in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(b'"')], 0..60),
+        prefix in any::<bool>(),
+    ) {
+        // Half the cases put the key in front of the input.
+        let input = if prefix { [key.as_slice(), &input].concat() } else { input };
+        let kept = KeptKey::new(&key, 7);
+        prop_assert_eq!(kept.starts(&input), input.starts_with(&key));
+    }
+}
+
+/// With more record shapes than two guesses hold, every key is still
+/// predicted once the shapes were seen.
+#[test]
+fn four_shapes_after_one_key_are_all_predicted() {
+    let records = [
+        r#"{"id":1,"a":1}"#,
+        r#"{"id":2,"b":1}"#,
+        r#"{"id":3,"c":1}"#,
+        r#"{"id":4,"d":1}"#,
+    ];
+    let mut keys = KeyCache::new();
+    let read = |keys: &mut KeyCache, text: &str| {
+        let mut c = Cursor::new(text);
+        c.object().expect("object");
+        let mut first = true;
+        let mut at = KeyCache::chain(0);
+        // Keys not predicted, which are scanned and given a code.
+        let mut looked_up = 0;
+        while c
+            .cached_key(&mut first, keys, &mut at, |k| {
+                looked_up += 1;
+                k.len() as u16
+            })
+            .expect("key")
+            .is_some()
+        {
+            c.skip().expect("value");
+        }
+        looked_up
+    };
+    for r in records {
+        read(&mut keys, r);
+    }
+    for r in records.iter().chain(records.iter().rev()) {
+        assert_eq!(read(&mut keys, r), 0, "{r}: a key was looked up");
+    }
+}

@@ -272,8 +272,10 @@ proptest! {
         prop_assert!(out.errors.is_empty(), "{:?}", out.errors);
         prop_assert_eq!(out.events.len(), texts.len());
         for (ev, t) in out.events.iter().zip(&texts) {
-            // A CR before a line break is dropped by the line reader.
-            prop_assert_eq!(query(ev).text.as_deref().unwrap_or(""), t.replace("\r\n", "\n"));
+            // A CR before a line break is dropped by the line reader; a
+            // field that is `\N` alone is Snowflake's NULL.
+            let want = if t == "\\N" { String::new() } else { t.replace("\r\n", "\n") };
+            prop_assert_eq!(query(ev).text.as_deref().unwrap_or(""), want);
         }
     }
 }

@@ -21,12 +21,12 @@ use crate::json_cursor::{Bail, Cursor, Fast, KeyCache};
 /// through `keys`; `false` when the record must go through serde (`eve`
 /// is then partly filled, to be reset).
 pub(super) fn read<'a>(keys: &mut KeyCache, bytes: &'a [u8], eve: &mut Eve<'a>) -> bool {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => {
+    match crate::utf8::text(bytes) {
+        Some(text) => {
             let mut c = Cursor::new(text);
             record(keys, &mut c, eve).and_then(|()| c.end()).is_ok()
         }
-        Err(_) => false,
+        None => false,
     }
 }
 

@@ -96,9 +96,9 @@ fn key_code(name: &str) -> u16 {
 /// through `keys`; `false` when the record must go through serde (`rec` is
 /// then partly filled, to be reset).
 pub(super) fn read<'a>(keys: &mut KeyCache, bytes: &'a [u8], rec: &mut WinRecord<'a>) -> bool {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => record(keys, &mut Cursor::new(text), rec).is_ok(),
-        Err(_) => false,
+    match crate::utf8::text(bytes) {
+        Some(text) => record(keys, &mut Cursor::new(text), rec).is_ok(),
+        None => false,
     }
 }
 
@@ -132,35 +132,35 @@ fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) ->
             Key::EventTime => r.event_time = c.text()?,
             Key::Timestamp => r.timestamp = c.text()?,
             Key::Winlog => winlog(keys, c, r)?,
-            Key::Process => process(c, r)?,
+            Key::Process => process(keys, c, r)?,
             Key::File => {
-                let [path] = texts(c, &["path"])?;
+                let [path] = texts(keys, FILE, c, &["path"])?;
                 r.ecs.file_path = path;
             }
             Key::Source => {
-                let (ip, port, _) = endpoint(c)?;
+                let (ip, port, _) = endpoint(keys, c)?;
                 r.ecs.source_ip = ip;
                 r.ecs.source_port = port;
             }
             Key::Destination => {
-                let (ip, port, domain) = endpoint(c)?;
+                let (ip, port, domain) = endpoint(keys, c)?;
                 r.ecs.destination_ip = ip;
                 r.ecs.destination_port = port;
                 r.ecs.destination_domain = domain;
             }
             Key::Network => {
-                let [transport] = texts(c, &["transport"])?;
+                let [transport] = texts(keys, NETWORK, c, &["transport"])?;
                 r.ecs.network_transport = transport;
             }
             Key::User => {
-                let [name, domain] = texts(c, &["name", "domain"])?;
+                let [name, domain] = texts(keys, USER, c, &["name", "domain"])?;
                 r.ecs.user = Account { name, domain };
             }
             Key::Host => {
-                let [hostname, name] = texts(c, &["hostname", "name"])?;
+                let [hostname, name] = texts(keys, HOST, c, &["hostname", "name"])?;
                 shipper_host = hostname.or(name);
             }
-            Key::Dns => dns(c, r)?,
+            Key::Dns => dns(keys, c, r)?,
         }
     }
     c.end()?;
@@ -170,13 +170,16 @@ fn record<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) ->
     Ok(())
 }
 
-/// A struct of `N` text fields, each absent unless given.
+/// A struct of `N` text fields, each absent unless given; its keys are
+/// context `ctx` of the cache.
 fn texts<'a, const N: usize>(
+    keys: &mut KeyCache,
+    ctx: usize,
     c: &mut Cursor<'a>,
     names: &[&str; N],
 ) -> Fast<[Option<Cow<'a, str>>; N]> {
     let mut out = [const { None }; N];
-    c.fields(names, |c, i| {
+    c.known_fields(keys, ctx, names, |c, _, i| {
         out[i] = c.text()?;
         Ok(())
     })?;
@@ -191,6 +194,7 @@ fn num_text(c: &mut Cursor<'_>) -> Fast<Option<Cow<'static, str>>> {
 /// ECS `source` / `destination`: ip, port, domain.
 #[allow(clippy::type_complexity)]
 fn endpoint<'a>(
+    keys: &mut KeyCache,
     c: &mut Cursor<'a>,
 ) -> Fast<(
     Option<Cow<'a, str>>,
@@ -198,7 +202,7 @@ fn endpoint<'a>(
     Option<Cow<'a, str>>,
 )> {
     let (mut ip, mut port, mut domain) = (None, None, None);
-    c.fields(&["ip", "port", "domain"], |c, i| {
+    c.known_fields(keys, ENDPOINT, &["ip", "port", "domain"], |c, _, i| {
         match i {
             0 => ip = c.text()?,
             1 => port = num_text(c)?,
@@ -210,7 +214,7 @@ fn endpoint<'a>(
 }
 
 /// ECS `process`, with its `parent`.
-fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
+fn process<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     const NAMES: [&str; 6] = [
         "executable",
         "command_line",
@@ -227,7 +231,7 @@ fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     ] = [const { None }; 4];
     let mut pid = None;
     let mut parent = None;
-    c.fields(&NAMES, |c, i| {
+    c.known_fields(keys, PROCESS, &NAMES, |c, keys, i| {
         match i {
             0 => executable = c.text()?,
             1 => command_line = c.text()?,
@@ -237,7 +241,8 @@ fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
             _ => {
                 parent = c.optional(|c| {
                     let (mut exe, mut ppid, mut id) = (None, None, None);
-                    c.fields(&["executable", "pid", "entity_id"], |c, i| {
+                    let names = ["executable", "pid", "entity_id"];
+                    c.known_fields(keys, PARENT, &names, |c, _, i| {
                         match i {
                             0 => exe = c.text()?,
                             1 => ppid = num_text(c)?,
@@ -267,14 +272,18 @@ fn process<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
 
 /// ECS `dns`: the question's name, and the answers that are addresses
 /// (`answers[].data`, then `resolved_ip[]`, whatever their order here).
-fn dns<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
+fn dns<'a>(keys: &mut KeyCache, c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
     let mut question = None;
     let mut answers = None;
     let mut resolved = None;
-    c.fields(&["question", "answers", "resolved_ip"], |c, i| {
+    let names = ["question", "answers", "resolved_ip"];
+    c.known_fields(keys, DNS, &names, |c, keys, i| {
         match i {
-            0 => question = c.optional(|c| texts(c, &["name"]).map(|[name]| name))?,
-            1 => answers = c.list(|c| texts(c, &["data"]).map(|[data]| data))?,
+            0 => {
+                question =
+                    c.optional(|c| texts(keys, DNS_QUESTION, c, &["name"]).map(|[name]| name))?
+            }
+            1 => answers = c.list(|c| texts(keys, DNS_ANSWER, c, &["data"]).map(|[data]| data))?,
             _ => resolved = c.list(Cursor::text)?,
         }
         Ok(())
@@ -293,10 +302,22 @@ fn dns<'a>(c: &mut Cursor<'a>, r: &mut WinRecord<'a>) -> Fast<()> {
 /// after the six system fields.
 const EVENT_DATA_CODE: usize = 6;
 
-/// Key cache contexts: the record's top level, `winlog`, `event_data`.
+/// Key cache contexts: the record's top level, `winlog`, `event_data`,
+/// and the ECS objects.
 const TOP: usize = 0;
 const WINLOG: usize = 1;
 const EVENT_DATA: usize = 2;
+const PROCESS: usize = 3;
+const PARENT: usize = 4;
+/// `source` and `destination`.
+const ENDPOINT: usize = 5;
+const USER: usize = 6;
+const HOST: usize = 7;
+const FILE: usize = 8;
+const NETWORK: usize = 9;
+const DNS: usize = 10;
+const DNS_QUESTION: usize = 11;
+const DNS_ANSWER: usize = 12;
 
 /// The key code of a `winlog` key: its index in [`WINLOG_FIELDS`].
 fn winlog_code(name: &str) -> u16 {

@@ -487,8 +487,12 @@ pub(crate) fn query_results(results: &str) -> Vec<IpAddr> {
 /// IPv4), or IPv6 with a `%zone` suffix (dropped).
 pub(crate) fn parse_ip(s: &str) -> Option<IpAddr> {
     let s = s.trim();
-    let s = s.split_once('%').map_or(s, |(a, _)| a);
-    let ip: IpAddr = s.parse().ok()?;
+    let s = match memchr::memchr(b'%', s.as_bytes()) {
+        // `%` is ASCII: a char boundary.
+        Some(at) => &s[..at],
+        None => s,
+    };
+    let ip = crate::ip::parse(s)?;
     Some(match ip {
         IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, IpAddr::V4),
         v4 => v4,
@@ -506,11 +510,16 @@ fn pid(s: Option<&str>) -> Option<u32> {
 
 /// The file name of a Windows (or POSIX) path.
 pub(crate) fn basename(path: &str) -> Option<String> {
-    path.trim_end_matches(['\\', '/'])
-        .rsplit(['\\', '/'])
-        .next()
-        .filter(|n| !n.is_empty())
-        .map(str::to_owned)
+    let b = path.as_bytes();
+    let end = b.len()
+        - b.iter()
+            .rev()
+            .take_while(|&&c| c == b'\\' || c == b'/')
+            .count();
+    let start = memchr::memrchr2(b'\\', b'/', &b[..end]).map_or(0, |i| i + 1);
+    // Both ends are at ASCII separators or the string's ends: char
+    // boundaries.
+    (start < end).then(|| path[start..end].to_owned())
 }
 
 /// `DOMAIN\user` → (Some(DOMAIN), user); a bare name has no domain.
@@ -602,6 +611,21 @@ mod tests {
             ]
         );
         assert!(query_results("type:  5 x.example;").is_empty());
+    }
+
+    proptest::proptest! {
+        /// The byte scan names the same file as splitting on either
+        /// separator does.
+        #[test]
+        fn basename_is_the_last_path_component(path in "[a-zA-Z\\\\/é. ]{0,16}") {
+            let split = path
+                .trim_end_matches(['\\', '/'])
+                .rsplit(['\\', '/'])
+                .next()
+                .filter(|n| !n.is_empty())
+                .map(str::to_owned);
+            proptest::prop_assert_eq!(basename(&path), split);
+        }
     }
 
     #[test]
