@@ -65,8 +65,7 @@ impl<'a> Str<'a> {
         let mut out = String::with_capacity(bytes.len());
         let mut start = 0;
         let mut i = 0;
-        while let Some(off) = memchr::memchr(b'\\', &bytes[i..]) {
-            let at = i + off;
+        while let Some(at) = find_backslash(bytes, i) {
             out.push_str(&self.raw[start..at]);
             // The scanner checked every escape: a character follows each
             // backslash, and four hex digits follow each `\u`.
@@ -896,6 +895,20 @@ fn escape_len(b: &[u8], at: usize) -> Fast<usize> {
         return Err(Bail);
     }
     Ok(6)
+}
+
+/// The first backslash at or after `i`, sixteen bytes at a time (the
+/// strings decoded are short runs between escapes, Windows paths mostly,
+/// where `memchr`'s setup cost more than its scan).
+#[inline]
+fn find_backslash(b: &[u8], mut i: usize) -> Option<usize> {
+    while let Some((_, backslash, _)) = block_masks(b, i) {
+        if backslash != 0 {
+            return Some(i + backslash.trailing_zeros() as usize);
+        }
+        i += 16;
+    }
+    b.get(i..)?.iter().position(|&c| c == b'\\').map(|k| i + k)
 }
 
 /// Bit masks of the quotes, backslashes and control characters (below
