@@ -70,9 +70,13 @@ impl<'a> Str<'a> {
             // The scanner checked every escape: a character follows each
             // backslash, and four hex digits follow each `\u`.
             let c = match bytes.get(at + 1).copied().ok_or(Bail)? {
-                b'"' => '"',
-                b'\\' => '\\',
-                b'/' => '/',
+                // The escaped character stands for itself: it starts the
+                // next run (one copy per escape in a Windows path, not two).
+                b'"' | b'\\' | b'/' => {
+                    start = at + 1;
+                    i = at + 2;
+                    continue;
+                }
                 b'b' => '\u{8}',
                 b'f' => '\u{c}',
                 b'n' => '\n',
