@@ -607,6 +607,11 @@ impl<'a> Cursor<'a> {
 
     /// A string's body, the opening quote consumed: up to and past the
     /// closing quote, every escape checked, control characters refused.
+    /// Inlined into each caller (the text of a wanted value, a skipped
+    /// value, a key the cache missed): as a call it was a seventh of
+    /// reading Winlogbeat, and inlined the Windows and CloudTrail readers
+    /// ran 5-10 % faster, side by side in one run.
+    #[inline(always)]
     fn string_body(&mut self) -> Fast<Str<'a>> {
         let b = self.bytes();
         let start = self.pos;
