@@ -780,7 +780,9 @@ impl KeyCache {
     const FIRST_KEY: u32 = Self::UNKEPT + 1;
     const NONE: u32 = u32::MAX;
     // A schema has tens to a few hundred keys; the bound keeps a hostile
-    // stream of distinct keys to about a quarter of a megabyte per decoder.
+    // stream of distinct keys to about a third of a megabyte per decoder
+    // (each key: its bytes twice, up to 83, its 64 bytes of words and
+    // masks, four guesses).
     pub(crate) const MAX_KEYS: usize = 1024;
     pub(crate) const MAX_KEY_LEN: usize = 80;
 
