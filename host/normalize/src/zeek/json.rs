@@ -94,7 +94,7 @@ fn de_ts<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Ts>, D::Error> {
 
 /// An address, or nothing when it does not parse.
 fn de_ip<'de, D: Deserializer<'de>>(d: D) -> Result<Option<IpAddr>, D::Error> {
-    Ok(opt_str(d)?.and_then(|s| s.parse().ok()))
+    Ok(opt_str(d)?.and_then(|s| crate::ip::parse(&s)))
 }
 
 /// A number that may also be written as a string or be out of range.

@@ -227,9 +227,9 @@ impl TsvHeader {
             match w {
                 Want::Ts => r.ts = Some(std::str::from_utf8(v).map_or(Ts::Invalid, parse_ts)),
                 Want::Uid => r.uid = Some(text(v)),
-                Want::OrigH => r.orig_h = std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()),
+                Want::OrigH => r.orig_h = std::str::from_utf8(v).ok().and_then(crate::ip::parse),
                 Want::OrigP => r.orig_p = num(v).and_then(|n| u16::try_from(n).ok()),
-                Want::RespH => r.resp_h = std::str::from_utf8(v).ok().and_then(|s| s.parse().ok()),
+                Want::RespH => r.resp_h = std::str::from_utf8(v).ok().and_then(crate::ip::parse),
                 Want::RespP => r.resp_p = num(v).and_then(|n| u16::try_from(n).ok()),
                 Want::Proto => r.proto = Some(text(v)),
                 Want::Service => r.service = Some(text(v)),
