@@ -348,9 +348,6 @@ fn breakdown(flow: &Flow, store: &Path, scratch: &Path) {
     let t = Instant::now();
     let frames = s.frames("AN0676").unwrap();
     let read = t.elapsed();
-    if let Ok(p) = std::env::var("DUMP_FRAMES") {
-        std::fs::write(p, &frames).unwrap();
-    }
     drop(s);
     let count = dumpwatch_frames::frames(&frames).count();
     let cp = Checkpoint {

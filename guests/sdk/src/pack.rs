@@ -448,7 +448,8 @@ pub trait UnpackKey<'a>: Sized {
     fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError>;
 }
 
-/// [`UnpackKey`] for types whose key bytes one [`Unpacker`] read gives.
+// Key types whose bytes one `Unpacker` read gives.
+
 impl<'a> UnpackKey<'a> for &'a str {
     #[inline]
     fn unpack_key(input: &mut Unpacker<'a>) -> Result<Self, PackError> {
