@@ -2,8 +2,13 @@
 //! crossing, and AN0676 compiled to WASM against the same code compiled
 //! natively, on the same events (the guest crate's reproducible stream).
 //!
+//! Also the cost of the sandbox on state: `snapshot(full)` and `restore`
+//! of many open windows (`DUMPWATCH_WINDOWS`, default 200,000) in the
+//! component against the same code natively, each restore into a fresh
+//! instance (fresh memory, as after a restart).
+//!
 //! Run: `cargo bench -p dumpwatch-tests --bench analytic`. Besides
-//! criterion's report, prints the WASM/native ratio measured side by side
+//! criterion's report, prints the WASM/native ratios measured side by side
 //! (interleaved rounds) in the same run.
 
 #![allow(clippy::unwrap_used)]
@@ -189,6 +194,93 @@ fn benches(c: &mut Criterion) {
         best_n.as_secs_f64() * 1e3,
         s.events as f64 / best_n.as_secs_f64(),
         best_w.as_secs_f64() / best_n.as_secs_f64()
+    );
+    state_side_by_side();
+}
+
+/// The client start that opens window `k` (host `k % 500`, user
+/// `k / 500`), as in the guest crate's state bench.
+const T0: i64 = 1_704_099_600_000;
+
+fn client_start(k: usize) -> g::Event {
+    dumpwatch_sdk::testing::EventBuilder::exec(
+        "auditd",
+        &format!("x{k}"),
+        T0 + (k / 4) as i64,
+        "pg_dump",
+    )
+    .host(&format!("host-{}", k % 500))
+    .user(&format!("user{}", k / 500), 10_000 + (k / 500) as u32)
+    .pid(1000 + k as u32)
+    .parent("bash", 999)
+    .command_line("pg_dump -h db.internal -U app -d crm")
+    .build()
+}
+
+/// `snapshot(full)` and `restore` of `DUMPWATCH_WINDOWS` open windows,
+/// WASM against native, interleaved, best of each.
+fn state_side_by_side() {
+    // A million windows take about 400 MB of linear memory after a restore,
+    // and a full snapshot 125 MB more: above the default cap.
+    let rt = Runtime::new(Limits {
+        memory_bytes: 4 << 30,
+        ..Limits::default()
+    })
+    .unwrap();
+    let module = AnalyticModule::load(&rt, component(), "AN0676", None).unwrap();
+    let (rt, module) = (&rt, &module);
+    let n: usize = std::env::var("DUMPWATCH_WINDOWS")
+        .ok()
+        .and_then(|v| v.replace('_', "").parse().ok())
+        .unwrap_or(200_000);
+    let mut native = native_instance();
+    let mut k = 0;
+    while k < n {
+        let batch: Vec<g::Event> = (k..(k + 4096).min(n)).map(client_start).collect();
+        k += batch.len();
+        // Pending events become windows once the watermark passes them.
+        let last = batch.last().map_or(T0, |e| e.time);
+        drop(native.process(batch));
+        drop(native.advance(last));
+    }
+    drop(native.advance(T0 + (n / 4) as i64 + 1000));
+    let frames = native.snapshot(g::SnapshotMode::Full);
+    let mut wasm = wasm_instance(rt, module);
+    wasm.restore(&frames).unwrap().unwrap();
+    assert_eq!(wasm.inspect(0).unwrap().open_windows, n as u64);
+    let (mut restore_w, mut restore_n) = (Duration::MAX, Duration::MAX);
+    let (mut snapshot_w, mut snapshot_n) = (Duration::MAX, Duration::MAX);
+    for _ in 0..5 {
+        let t = Instant::now();
+        black_box(wasm.snapshot(h::SnapshotMode::Full).unwrap());
+        snapshot_w = snapshot_w.min(t.elapsed());
+        let t = Instant::now();
+        black_box(native.snapshot(g::SnapshotMode::Full));
+        snapshot_n = snapshot_n.min(t.elapsed());
+
+        let mut fresh = wasm_instance(rt, module);
+        let t = Instant::now();
+        fresh.restore(&frames).unwrap().unwrap();
+        restore_w = restore_w.min(t.elapsed());
+        drop(fresh);
+        let mut fresh = native_instance();
+        let t = Instant::now();
+        // The clone is the native counterpart of lowering the frames.
+        fresh.restore(frames.clone()).unwrap();
+        restore_n = restore_n.min(t.elapsed());
+        assert_eq!(fresh.inspect(0).open_windows, n as u64);
+    }
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "AN0676 state of {n} open windows ({:.0} MB of frames): snapshot(full) WASM {:.1} ms, native {:.1} ms, WASM/native = {:.2}x; \
+         restore into a fresh instance WASM {:.1} ms, native {:.1} ms, WASM/native = {:.2}x",
+        frames.len() as f64 / 1e6,
+        ms(snapshot_w),
+        ms(snapshot_n),
+        snapshot_w.as_secs_f64() / snapshot_n.as_secs_f64(),
+        ms(restore_w),
+        ms(restore_n),
+        restore_w.as_secs_f64() / restore_n.as_secs_f64()
     );
 }
 

@@ -80,6 +80,10 @@ impl ArtifactCache {
     /// loadable, otherwise compiled and stored. A cache that cannot be
     /// written is reported in the log and the component still loads.
     pub fn load_or_compile(&self, engine: &Engine, bytes: &[u8]) -> Result<Component, String> {
+        if crate::engine::perf_map_requested() {
+            // Deserialized code is missing from the perf map.
+            return Component::new(engine, bytes).map_err(|e| format!("{e:#}"));
+        }
         let path = self.path_for(bytes);
         if path.exists() {
             // SAFETY: the file was written by `store` below from

@@ -101,7 +101,7 @@ impl Runtime {
             .cranelift_opt_level(wasmtime::OptLevel::Speed);
         // For analytic authors: `DUMPWATCH_PERF_MAP=1` writes
         // /tmp/perf-<pid>.map, so `perf report` names guest functions.
-        if std::env::var_os("DUMPWATCH_PERF_MAP").is_some() {
+        if perf_map_requested() {
             config.profiler(wasmtime::ProfilingStrategy::PerfMap);
         }
         let engine = Engine::new(&config).map_err(engine_err)?;
@@ -151,4 +151,11 @@ impl Drop for Runtime {
     fn drop(&mut self) {
         self.ticker.take();
     }
+}
+
+/// Whether `DUMPWATCH_PERF_MAP` asks for a perf map of guest code. wasmtime
+/// names only code it compiled in this process there, so the compiled
+/// component cache is bypassed then ([`crate::cache`]).
+pub(crate) fn perf_map_requested() -> bool {
+    std::env::var_os("DUMPWATCH_PERF_MAP").is_some()
 }
