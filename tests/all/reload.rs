@@ -350,6 +350,83 @@ fn after_a_prepared_swap_the_stored_changes_restore_every_window() {
     assert_eq!(again.windows("AN0676"), before, "every window restored");
 }
 
+/// A stored state of many restore parts and store segments, with changes
+/// merged over it, comes back whole through a reload prepared from the
+/// store and through a restart: AN0676 decodes each part as it comes.
+#[test]
+fn a_state_of_many_parts_comes_back_whole_after_a_reload_and_a_restart() {
+    let an0676 = dumpwatch_bundle::SHIPPED
+        .iter()
+        .find(|s| s.id == "AN0676")
+        .unwrap()
+        .wasm;
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("modules")).unwrap();
+    install(
+        &dir.path().join("modules"),
+        "an0676.wasm",
+        &variant(an0676, "build 1"),
+    );
+    write_config(dir.path(), "");
+    let state = StateOptions {
+        dir: Some(dir.path().join("state")),
+        reset: false,
+    };
+    let mut rig = Rig::start(dir, &state);
+    rig.flow.set_lateness(rig.src, 0);
+    let feed = |rig: &mut Rig, users: std::ops::Range<usize>, t: i64| {
+        for start in users.clone().step_by(4096) {
+            let mut events: Vec<Event> = (start..(start + 4096).min(users.end))
+                .map(|k| client(k, t))
+                .collect();
+            rig.flow.ingest(rig.src, &mut events);
+        }
+        rig.flow.advance(true);
+    };
+    // About 12 MB of state: three restore parts of 4 MiB and more, cut
+    // across store segments.
+    let n = 100_000;
+    feed(&mut rig, 0..n, 1_000);
+    rig.flow.checkpoint(&mut []).unwrap();
+    feed(&mut rig, 0..1_000, 2_000);
+    feed(&mut rig, n..n + 500, 3_000);
+    rig.flow.checkpoint(&mut []).unwrap();
+    let size = std::fs::metadata(dumpwatch_pipeline::store_path(
+        &rig.dir.path().join("state"),
+    ))
+    .unwrap()
+    .len();
+    assert!(size > 12 << 20, "a state of several parts: {size} bytes");
+    let before = rig.windows("AN0676");
+    assert!(
+        before.contains(&format!("open-windows: {}", n + 500)),
+        "{}",
+        &before[..200]
+    );
+
+    install(&rig.modules(), "an0676.wasm", &variant(an0676, "build 2"));
+    let plan = prepare(rig.flow.reload_context(), &rig.config_path(), &shipped());
+    let r = commit(&mut rig.flow, plan);
+    assert!(
+        r.errors.is_empty() && r.describe().contains("AN0676: module changed"),
+        "{r:?}"
+    );
+    assert_eq!(
+        rig.windows("AN0676"),
+        before,
+        "every window after the reload"
+    );
+
+    let Rig { dir, flow, .. } = rig;
+    drop(flow);
+    let mut again = Rig::start(dir, &state);
+    assert_eq!(
+        again.windows("AN0676"),
+        before,
+        "every window after a restart"
+    );
+}
+
 #[test]
 fn a_version_that_rejects_the_state_starts_empty_and_says_so() {
     let mut rig = Rig::new(&[("swap.wasm", guest("swap-v1"))], "");

@@ -2,10 +2,11 @@
 //! crossing, and AN0676 compiled to WASM against the same code compiled
 //! natively, on the same events (the guest crate's reproducible stream).
 //!
-//! Also the cost of the sandbox on state: `snapshot(full)` and `restore`
-//! of many open windows (`DUMPWATCH_WINDOWS`, default 200,000) in the
-//! component against the same code natively, each restore into a fresh
-//! instance (fresh memory, as after a restart).
+//! Also the cost of the sandbox on state: `snapshot(full)` and a restore
+//! in parts of 4 MiB (as the host hands a stored state over) of many open
+//! windows (`DUMPWATCH_WINDOWS`, default 200,000) in the component against
+//! the same code natively, each restore into a fresh instance (fresh
+//! memory, as after a restart).
 //!
 //! Run: `cargo bench -p dumpwatch-tests --bench analytic`. Besides
 //! criterion's report, prints the WASM/native ratios measured side by side
@@ -220,8 +221,8 @@ fn client_start(k: usize) -> g::Event {
 /// `snapshot(full)` and `restore` of `DUMPWATCH_WINDOWS` open windows,
 /// WASM against native, interleaved, best of each.
 fn state_side_by_side() {
-    // A million windows take about 400 MB of linear memory after a restore,
-    // and a full snapshot 125 MB more: above the default cap.
+    // Room for a million windows, the frames a whole `restore` copies in
+    // at once and a full snapshot's buffer: above the default cap.
     let rt = Runtime::new(Limits {
         memory_bytes: 4 << 30,
         ..Limits::default()
@@ -245,6 +246,16 @@ fn state_side_by_side() {
     }
     drop(native.advance(T0 + (n / 4) as i64 + 1000));
     let frames = native.snapshot(g::SnapshotMode::Full);
+    // Restored in parts of whole frames, as the host hands a stored state
+    // over.
+    let mut parts: Vec<Vec<u8>> = vec![Vec::new()];
+    for frame in dumpwatch_frames::frames(&frames) {
+        let frame = frame.unwrap();
+        if parts.last().unwrap().len() >= 4 << 20 {
+            parts.push(Vec::new());
+        }
+        dumpwatch_frames::put(parts.last_mut().unwrap(), frame.key, frame.value);
+    }
     let mut wasm = wasm_instance(rt, module);
     wasm.restore(&frames).unwrap().unwrap();
     assert_eq!(wasm.inspect(0).unwrap().open_windows, n as u64);
@@ -260,20 +271,28 @@ fn state_side_by_side() {
 
         let mut fresh = wasm_instance(rt, module);
         let t = Instant::now();
-        fresh.restore(&frames).unwrap().unwrap();
+        fresh.restore_begin(frames.len() as u64).unwrap();
+        for part in &parts {
+            fresh.restore_part(part).unwrap();
+        }
+        fresh.restore_end().unwrap().unwrap();
         restore_w = restore_w.min(t.elapsed());
         drop(fresh);
         let mut fresh = native_instance();
         let t = Instant::now();
-        // The clone is the native counterpart of lowering the frames.
-        fresh.restore(frames.clone()).unwrap();
+        let taker = fresh.restore_in_parts().unwrap();
+        taker.begin();
+        for part in &parts {
+            taker.part(part);
+        }
+        taker.end().unwrap();
         restore_n = restore_n.min(t.elapsed());
         assert_eq!(fresh.inspect(0).open_windows, n as u64);
     }
     let ms = |d: Duration| d.as_secs_f64() * 1e3;
     println!(
         "AN0676 state of {n} open windows ({:.0} MB of frames): snapshot(full) WASM {:.1} ms, native {:.1} ms, WASM/native = {:.2}x; \
-         restore into a fresh instance WASM {:.1} ms, native {:.1} ms, WASM/native = {:.2}x",
+         restore in parts into a fresh instance WASM {:.1} ms, native {:.1} ms, WASM/native = {:.2}x",
         frames.len() as f64 / 1e6,
         ms(snapshot_w),
         ms(snapshot_n),

@@ -682,6 +682,7 @@ fn main() {
     let report = flow.restore().unwrap();
     let (restore, restore_cpu) = (t.elapsed(), CpuTime::now().since(cpu));
     let windows_after = open_windows(&mut flow);
+    let restored_memory = an0676(&mut flow).instance.memory_bytes() as u64;
     assert!(report.rejected.is_empty(), "{:?}", report.rejected);
     assert_eq!(windows_after, open_n, "every window restored");
     let recorded = report
@@ -701,6 +702,7 @@ fn main() {
     let size_full = std::fs::metadata(&store).unwrap().len();
     let a = an0676(&mut flow);
     let full_ok = r.is_ok() && a.checkpointed && a.stats.failures == 0;
+    let checkpointed_memory = a.instance.memory_bytes() as u64;
     let full_text = if full_ok {
         format!("{:.2} s", secs(full))
     } else {
@@ -781,8 +783,10 @@ fn main() {
         mb(size_full)
     );
     println!(
-        "restore: {:.2} s, {restore_cpu} ({windows_after} windows back)",
+        "restore: {:.2} s, {restore_cpu} ({windows_after} windows back; the instance's linear memory {:.0} MB after it, {:.0} MB after the full checkpoint)",
         secs(restore),
+        mb(restored_memory),
+        mb(checkpointed_memory),
     );
     println!(
         "targets: checkpoint < 1 s: full {}, changed-only {}; restore < 1 s: {}",

@@ -37,11 +37,11 @@ pub mod window;
 #[cfg(test)]
 mod tests;
 
-use dumpwatch_sdk::Analytic;
 use dumpwatch_sdk::types::{
     ConfigError, Event, Finding, Inspection, Manifest, SnapshotMode, Subscription, Timestamp,
     Tunable,
 };
+use dumpwatch_sdk::{Analytic, RestoreParts};
 
 use crate::config::Config;
 use crate::engine::Engine;
@@ -89,6 +89,10 @@ impl Analytic for An0676 {
 
     fn inspect(&self, limit: u32) -> Inspection {
         self.engine.inspect(limit)
+    }
+
+    fn restore_in_parts(&mut self) -> Option<&mut dyn RestoreParts> {
+        Some(&mut self.engine)
     }
 }
 

@@ -36,6 +36,14 @@ pub struct FrameError {
     pub reason: &'static str,
 }
 
+impl FrameError {
+    /// Whether the bytes end inside this frame (more bytes may complete
+    /// it), rather than hold something that is not a frame.
+    pub fn is_cut_short(&self) -> bool {
+        self.reason.starts_with("truncated")
+    }
+}
+
 impl fmt::Display for FrameError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "state frame at byte {}: {}", self.offset, self.reason)

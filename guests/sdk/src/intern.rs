@@ -151,6 +151,20 @@ pub fn maybe_sweep() -> usize {
     }
 }
 
+/// Run `f` with the serial and text of every value interned now, by
+/// serial (values nobody holds any more included, until a [`sweep`]).
+pub(crate) fn with_interned<R>(f: impl FnOnce(&[(u32, &str)]) -> R) -> R {
+    TABLE.with(|table| {
+        let table = table.borrow();
+        let mut names: Vec<(u32, &str)> = table
+            .iter()
+            .map(|entry| (entry.0.serial, &*entry.0.text))
+            .collect();
+        names.sort_unstable_by_key(|(serial, _)| *serial);
+        f(&names)
+    })
+}
+
 /// Number of distinct values held.
 pub fn interned() -> usize {
     TABLE.with(|table| table.borrow().len())

@@ -170,7 +170,9 @@ pub mod types;
 pub mod uid;
 pub mod wildcard;
 
-pub use analytic::Analytic;
+#[doc(hidden)]
+pub use analytic::PartsBuffer;
+pub use analytic::{Analytic, RestoreParts};
 
 /// What most analytics import: the WIT types, the trait, and the helpers
 /// used on every event.

@@ -3,9 +3,10 @@
 //! Outside a snapshot value (keys, meta entries, anything else) a [`Sym`]
 //! is encoded as its text, like any string. Inside one it is the name's
 //! serial ([`Sym::serial`]) into a table of names stored once with the
-//! snapshot: a writer records the names it used ([`NamesUsed`]) and stores
-//! their table at the end; a reader resolves serials through it
-//! ([`NameTable`]). Every snapshot, full or `changes`, stores its own
+//! snapshot: a full snapshot stores every interned name first (so a
+//! restore in parts decodes each value as it comes); a `changes` one
+//! records the names it used ([`NamesUsed`]) and stores their table at the
+//! end. A reader resolves serials through it ([`NameTable`]). Every snapshot, full or `changes`, stores its own
 //! table under its own number, and each value says which table it was
 //! written with (see [`crate::state`]): the host merges `changes` entries
 //! over a full snapshot's, so an entry may only refer to a table that is

@@ -52,6 +52,9 @@ use crate::names::{NameCoding, NameTable, NamesUsed};
 use crate::pack::{Pack, Packer, UnpackKey, Unpacker};
 use crate::types::SnapshotMode;
 
+mod parts;
+pub use parts::{PartEntry, SnapshotParts};
+
 /// The meta space.
 const META: u8 = 0;
 /// Name of the meta entry that holds the state format.
@@ -101,6 +104,20 @@ fn table_number(name: &[u8]) -> Option<u32> {
         .parse()
         .ok()
         .filter(|&n| n > 0)
+}
+
+/// Refuse a snapshot whose format entry is missing or another than
+/// `format`.
+fn check_format(found: Option<String>, format: &str) -> Result<(), String> {
+    match found {
+        Some(found) if found == format => Ok(()),
+        Some(found) => Err(format!(
+            "incompatible state format: the snapshot holds {found:?}, this analytic reads {format:?}"
+        )),
+        None => Err(format!(
+            "incompatible state: the snapshot has no format entry (expected {format:?})"
+        )),
+    }
 }
 
 /// Keys changed since the last snapshot.
@@ -164,6 +181,9 @@ pub struct SnapshotWriter {
     /// Whether a value was written: its number then names a table, which
     /// must exist even when no value used a name.
     wrote_values: bool,
+    /// Whether the table of names was written already (a full snapshot's
+    /// comes first).
+    table_written: bool,
     errors: Vec<CodecError>,
 }
 
@@ -186,9 +206,18 @@ impl SnapshotWriter {
             table,
             names: NameCoding::Serial(NamesUsed::default()),
             wrote_values: false,
+            table_written: false,
             errors: Vec::new(),
         };
         writer.meta(FORMAT, format);
+        if mode == SnapshotMode::Full {
+            // A full snapshot's table comes first, so a restore in parts
+            // decodes each value as it comes (`parts`): every name a value
+            // can hold is interned, so the table of every interned name
+            // holds them all.
+            crate::intern::with_interned(|names| writer.meta(NAMES, names));
+            writer.table_written = true;
+        }
         writer
     }
 
@@ -277,10 +306,12 @@ impl SnapshotWriter {
     }
 
     /// The frames, and the encoding errors of entries left out (should be
-    /// none; an analytic logs them). They end with the table of the names
-    /// the values used (a `changes` snapshot without values has none).
+    /// none; an analytic logs them). A `changes` snapshot's end with the
+    /// table of the names its values used (none without values); a full
+    /// one's table came first.
     pub fn finish(mut self) -> (Vec<u8>, Vec<CodecError>) {
         if let NameCoding::Serial(used) = std::mem::replace(&mut self.names, NameCoding::Text)
+            && !self.table_written
             && (self.table == 0 || self.wrote_values)
         {
             self.meta(&table_name(self.table), &used.table());
@@ -324,19 +355,7 @@ impl SnapshotReader {
         if reader.frames.is_empty() {
             return Ok(reader);
         }
-        match reader.meta::<String>(FORMAT)? {
-            Some(found) if found == format => {}
-            Some(found) => {
-                return Err(format!(
-                    "incompatible state format: the snapshot holds {found:?}, this analytic reads {format:?}"
-                ));
-            }
-            None => {
-                return Err(format!(
-                    "incompatible state: the snapshot has no format entry (expected {format:?})"
-                ));
-            }
-        }
+        check_format(reader.meta::<String>(FORMAT)?, format)?;
         for (name, value) in &reader.meta {
             let Some(number) = table_number(&reader.frames[name.clone()]) else {
                 continue;
@@ -763,8 +782,9 @@ mod tests {
         // In the table only: values refer to it by serial.
         assert_eq!(text("names-test-pg_dump"), 1);
         assert_eq!(text("names-test-bash"), 1);
-        // Keys keep their text, one per entry.
-        assert_eq!(text("names-test-host-3"), 10);
+        // Keys keep their text, one per entry, and the table (which holds
+        // every interned name) has it once more.
+        assert_eq!(text("names-test-host-3"), 11);
         let back = restored(full).unwrap();
         assert_eq!(back.len(), 100);
         for ((host, n), programs) in &back {
@@ -883,6 +903,122 @@ mod tests {
                 "names-test-second-change"
             ]
         );
+    }
+
+    /// `stored` read by [`SnapshotParts`] in parts of `every` frames; with
+    /// `meta_last`, the meta entries come after every value (the order of
+    /// full snapshots written before their table came first).
+    fn restored_in_parts(
+        stored: &[u8],
+        every: usize,
+        meta_last: bool,
+    ) -> Result<NamedEntries, String> {
+        let all: Vec<Frame<'_>> = frames(stored).map(Result::unwrap).collect();
+        let (meta, values): (Vec<Frame<'_>>, Vec<Frame<'_>>) =
+            all.iter().partition(|frame| frame.key[0] == META);
+        let ordered: Vec<Frame<'_>> = if meta_last {
+            values.into_iter().chain(meta).collect()
+        } else {
+            all
+        };
+        let mut reader = SnapshotParts::new("names/1");
+        let mut out: NamedEntries = Vec::new();
+        let mut each = |entry: PartEntry<'_>| -> Result<(), String> {
+            if entry.space() == 1 {
+                out.push(entry.decoded()?);
+            }
+            Ok(())
+        };
+        for chunk in ordered.chunks(every) {
+            let mut part = Vec::new();
+            for frame in chunk {
+                dumpwatch_frames::put(&mut part, frame.key, frame.value);
+            }
+            reader.part(&part, &mut each)?;
+        }
+        reader.finish(&mut each)?;
+        out.sort_by_key(|((_, n), _)| *n);
+        Ok(out)
+    }
+
+    /// `stored` without its meta entry `name`.
+    fn without_meta(stored: &[u8], name: &str) -> Vec<u8> {
+        let key = [&[META][..], name.as_bytes()].concat();
+        let mut out = Vec::new();
+        for frame in frames(stored).map(Result::unwrap) {
+            if frame.key != key {
+                dumpwatch_frames::put(&mut out, frame.key, frame.value);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn a_snapshot_in_parts_restores_what_it_does_whole_in_any_order() {
+        let mut store = named_store();
+        let full = named_snapshot(&mut store, SnapshotMode::Full);
+        // A full snapshot's table of names comes right after its format,
+        // so the values after it decode as they come.
+        let first: Vec<Vec<u8>> = frames(&full)
+            .take(2)
+            .map(|frame| frame.unwrap().key.to_vec())
+            .collect();
+        assert_eq!(
+            first,
+            [
+                [&[META][..], FORMAT.as_bytes()].concat(),
+                [&[META][..], NAMES.as_bytes()].concat()
+            ]
+        );
+        add_program(&mut store, 7, "names-test-parts-program");
+        store.remove(&(Sym::new("names-test-host-8"), 8));
+        let changes = named_snapshot(&mut store, SnapshotMode::Changes);
+        for stored in [full.clone(), merged(&full, &[&changes])] {
+            let whole = restored(stored.clone()).unwrap();
+            assert!(whole.len() >= 99);
+            for every in [1, 7, 1000] {
+                for meta_last in [false, true] {
+                    assert_eq!(
+                        restored_in_parts(&stored, every, meta_last).unwrap(),
+                        whole,
+                        "parts of {every} frames, meta last: {meta_last}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn a_snapshot_in_parts_refuses_what_a_whole_one_does() {
+        let mut store = named_store();
+        let full = named_snapshot(&mut store, SnapshotMode::Full);
+        let err = SnapshotParts::new("names/2")
+            .part(&full, &mut |_| Ok(()))
+            .unwrap_err();
+        assert!(err.contains("incompatible state format"), "{err}");
+        // Nothing is decoded before the format entry, and a snapshot
+        // without one is refused at the end.
+        let mut reader = SnapshotParts::new("names/1");
+        reader
+            .part(&without_meta(&full, FORMAT), &mut |_| {
+                Err("decoded before the format".into())
+            })
+            .unwrap();
+        let err = reader.finish(&mut |_| Ok(())).unwrap_err();
+        assert!(err.contains("no format entry"), "{err}");
+        let err = restored_in_parts(&without_meta(&full, NAMES), 5, false).unwrap_err();
+        assert!(
+            err.contains("table of names #0 is not in the snapshot"),
+            "{err}"
+        );
+        // No entries at all are an empty state.
+        SnapshotParts::new("names/1")
+            .finish(&mut |_| Err("no entry".into()))
+            .unwrap();
+        let err = SnapshotParts::new("names/1")
+            .part(&full[..full.len() - 1], &mut |_| Ok(()))
+            .unwrap_err();
+        assert!(err.contains("state frame"), "{err}");
     }
 
     #[test]

@@ -225,15 +225,9 @@ impl Flow {
                 drop_ids.push(id.clone());
                 continue;
             };
-            let frames = self.store.frames(id).map_err(err)?;
-            // Keys to show if the state is refused.
-            let sample: Vec<String> = dumpwatch_frames::frames(&frames)
-                .take(20)
-                .filter_map(Result::ok)
-                .map(|frame| String::from_utf8_lossy(frame.key).into_owned())
-                .collect();
+            let (restored, sample) = restore_from_store(&self.store, &mut self.analytics[i])?;
             let a = &mut self.analytics[i];
-            match a.restore_frames(&frames) {
+            match restored {
                 Ok(Ok(())) => {
                     a.advanced_to = rec.advanced_to;
                     a.checkpoint_advanced_to = rec.advanced_to;
@@ -876,17 +870,11 @@ impl Flow {
         // The stored state and the replay log must describe the same
         // checkpoint: a commit in flight may or may not be in the store yet.
         self.wait_commit().map_err(|e| e.to_string())?;
-        let frames = if self.analytics[i].rebuild_from_store {
-            self.store
-                .frames(&self.analytics[i].info.id)
-                .map_err(|e| e.to_string())?
-        } else {
-            Vec::new()
-        };
         let a = &mut self.analytics[i];
         a.reinstantiate(&self.rt)?;
         if a.rebuild_from_store {
-            match a.restore_frames(&frames) {
+            let (answer, _) = restore_from_store(&self.store, a).map_err(|e| e.to_string())?;
+            match answer {
                 Ok(Ok(())) => {}
                 Ok(Err(r)) => return Err(format!("restore rejected its own state: {r}")),
                 Err(e) => return Err(format!("restore failed: {e}")),
@@ -901,6 +889,71 @@ impl Flow {
         self.take_findings(i, findings);
         Ok(())
     }
+}
+
+/// Size of the parts a stored state is restored in: large enough that a
+/// call per part costs nothing next to the part, small enough that the
+/// buffers of the parts in flight are reused rather than fresh memory.
+pub(crate) const RESTORE_PART: usize = 4 << 20;
+
+/// What [`restore_in_parts`] got: the analytic's answer (a refusal of
+/// the state, or a failed call), and the first keys of the state, to show
+/// when it is refused.
+pub(crate) type Restored = (Result<Result<(), String>, CallError>, Vec<String>);
+
+/// Restore `a` from the state `store` holds for it; see [`restore_in_parts`].
+fn restore_from_store(store: &Store, a: &mut Analytic) -> Result<Restored, FlowError> {
+    let id = a.info.id.clone();
+    let size = store
+        .state_size(&id)
+        .map_err(|e| FlowError::Checkpoint(e.to_string()))?;
+    restore_in_parts(a, size, |emit| {
+        store
+            .frame_parts(&id, RESTORE_PART, emit)
+            .map_err(|e| e.to_string())
+    })
+    .map_err(FlowError::Checkpoint)
+}
+
+/// Restore `a` from a stored state of `size` that `read` hands to its
+/// argument in parts. `read` runs on a thread of its own while the
+/// analytic takes the part before, so the read overlaps the analytic's
+/// work rather than coming before all of it, and the host never holds the
+/// whole state. A read that fails is an error before the analytic is asked
+/// to conclude: it never restores part of its state.
+pub(crate) fn restore_in_parts(
+    a: &mut Analytic,
+    size: StateSize,
+    read: impl FnOnce(&mut dyn FnMut(Vec<u8>) -> bool) -> Result<(), String> + Send,
+) -> Result<Restored, String> {
+    let mut sample = Vec::new();
+    let (handed, read) = std::thread::scope(|scope| {
+        // One part in the channel, one being read, one being handed over.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
+        let reader = scope.spawn(move || read(&mut |part| tx.send(part).is_ok()));
+        let parts = rx.into_iter().inspect(|part| {
+            if sample.is_empty() {
+                sample = dumpwatch_frames::frames(part)
+                    .take(20)
+                    .filter_map(Result::ok)
+                    .map(|frame| String::from_utf8_lossy(frame.key).into_owned())
+                    .collect();
+            }
+        });
+        // The receiver goes with `parts`, so a failed call stops the reader.
+        let handed = a.restore_parts(size.base.saturating_add(size.changes), parts);
+        (handed, reader.join())
+    });
+    match read {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => return Err(e),
+        Err(_) => return Err(format!("reading the stored state of {} failed", a.info.id)),
+    }
+    let answer = match handed {
+        Ok(()) => a.restore_end(),
+        Err(e) => Err(e),
+    };
+    Ok((answer, sample))
 }
 
 /// A snapshot whose bytes are not whole state frames is a failed call of a

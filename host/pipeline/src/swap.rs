@@ -28,7 +28,7 @@ use dumpwatch_runtime::{AnalyticModule, Runtime, wit};
 use dumpwatch_state::StoreView;
 
 use crate::analytics::{Analytic, ReplayOp};
-use crate::flow::Flow;
+use crate::flow::{Flow, RESTORE_PART, restore_in_parts};
 
 /// What a swap did.
 #[derive(Clone, Debug)]
@@ -111,19 +111,28 @@ impl ReloadContext {
         let state = if !running.from_store {
             PreparedState::Empty
         } else {
-            match self.view.as_ref().map(|v| v.frames(id)) {
-                Err(e) => PreparedState::Unavailable(e.clone()),
-                Ok(Err(e)) => PreparedState::Unavailable(e.to_string()),
-                Ok(Ok(frames)) => match new.restore_frames(&frames) {
-                    Ok(Ok(())) => PreparedState::Restored,
-                    Ok(Err(reason)) => {
-                        new.reinstantiate(&self.rt)?;
-                        PreparedState::Rejected(reason)
-                    }
-                    Err(e) => {
-                        return Err(format!("{id}: restore into the new version failed: {e}"));
-                    }
-                },
+            let restored = self.view.as_ref().map_err(Clone::clone).and_then(|view| {
+                let size = view.state_size(id).map_err(|e| e.to_string())?;
+                restore_in_parts(&mut new, size, |emit| {
+                    view.frame_parts(id, RESTORE_PART, emit)
+                        .map_err(|e| e.to_string())
+                })
+            });
+            match restored {
+                Err(e) => {
+                    // A restore begun and not concluded: start the new
+                    // version afresh.
+                    new.reinstantiate(&self.rt)?;
+                    PreparedState::Unavailable(e)
+                }
+                Ok((Ok(Ok(())), _)) => PreparedState::Restored,
+                Ok((Ok(Err(reason)), _)) => {
+                    new.reinstantiate(&self.rt)?;
+                    PreparedState::Rejected(reason)
+                }
+                Ok((Err(e), _)) => {
+                    return Err(format!("{id}: restore into the new version failed: {e}"));
+                }
             }
         };
         let mut findings = Vec::new();

@@ -128,6 +128,25 @@ impl AnalyticInstance {
         self.call(|g, s| g.call_restore(s, frames))
     }
 
+    /// Start a restore handed over in parts: `size` bytes of entries in
+    /// all, given by [`AnalyticInstance::restore_part`] and concluded by
+    /// [`AnalyticInstance::restore_end`].
+    pub fn restore_begin(&mut self, size: u64) -> Result<(), CallError> {
+        self.call(|g, s| g.call_restore_begin(s, size))
+    }
+
+    /// The next part of a restore: whole frames.
+    #[allow(clippy::ptr_arg)]
+    pub fn restore_part(&mut self, frames: &Vec<u8>) -> Result<(), CallError> {
+        self.call(|g, s| g.call_restore_part(s, frames))
+    }
+
+    /// Conclude a restore in parts: what [`AnalyticInstance::restore`]
+    /// returns for all of them.
+    pub fn restore_end(&mut self) -> Result<Result<(), String>, CallError> {
+        self.call(|g, s| g.call_restore_end(s))
+    }
+
     pub fn inspect(&mut self, limit: u32) -> Result<wit::Inspection, CallError> {
         self.call(|g, s| g.call_inspect(s, limit))
     }

@@ -392,6 +392,22 @@ impl Store {
         read_frames(&txn, id).map_err(|e| self.io(e))
     }
 
+    /// An analytic's stored state as [`Store::frames`] gives it, handed to
+    /// `emit` in parts of whole frames of about `part` bytes, in order (the
+    /// parts joined are what [`Store::frames`] returns). The full snapshot
+    /// is read a segment at a time: `emit` can pass a part on while the
+    /// next is read, and nothing holds the whole state. `emit` returns
+    /// false to stop. An error may come after some parts were emitted.
+    pub fn frame_parts(
+        &self,
+        id: &str,
+        part: usize,
+        emit: impl FnMut(Vec<u8>) -> bool,
+    ) -> Result<(), StoreError> {
+        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
+        read_frame_parts(&txn, id, part, emit).map_err(|e| self.io(e))
+    }
+
     /// A source's stored decoder state, in key order.
     pub fn decoder_entries(&self, source: &str) -> Result<Vec<Entry>, StoreError> {
         self.keyed(DECODER_STATE, source)
@@ -410,14 +426,7 @@ impl Store {
     /// since (zero for an analytic with nothing stored).
     pub fn state_size(&self, id: &str) -> Result<StateSize, StoreError> {
         let txn = self.db.begin_read().map_err(|e| self.io(e))?;
-        let sizes = txn.open_table(ANALYTIC_SIZES).map_err(|e| self.io(e))?;
-        Ok(sizes
-            .get(id)
-            .map_err(|e| self.io(e))?
-            .map_or_else(StateSize::default, |v| {
-                let (base, changes) = v.value();
-                StateSize { base, changes }
-            }))
+        state_size(&txn, id).map_err(|e| self.io(e))
     }
 
     /// A read-only view of the store as it is now, unaffected by later
@@ -623,12 +632,31 @@ pub struct StoreView {
 }
 
 impl StoreView {
-    /// An analytic's stored state as of this view; see [`Store::frames`].
-    pub fn frames(&self, id: &str) -> Result<Vec<u8>, StoreError> {
-        read_frames(&self.txn, id).map_err(|e| StoreError::Io {
+    fn io(&self, e: impl std::fmt::Display) -> StoreError {
+        StoreError::Io {
             path: self.label.clone(),
             reason: e.to_string(),
-        })
+        }
+    }
+
+    /// An analytic's stored state as of this view; see [`Store::frames`].
+    pub fn frames(&self, id: &str) -> Result<Vec<u8>, StoreError> {
+        read_frames(&self.txn, id).map_err(|e| self.io(e))
+    }
+
+    /// [`Store::frame_parts`] as of this view.
+    pub fn frame_parts(
+        &self,
+        id: &str,
+        part: usize,
+        emit: impl FnMut(Vec<u8>) -> bool,
+    ) -> Result<(), StoreError> {
+        read_frame_parts(&self.txn, id, part, emit).map_err(|e| self.io(e))
+    }
+
+    /// [`Store::state_size`] as of this view.
+    pub fn state_size(&self, id: &str) -> Result<StateSize, StoreError> {
+        state_size(&self.txn, id).map_err(|e| self.io(e))
     }
 }
 
@@ -703,7 +731,7 @@ fn create_atomically(path: &Path) -> Result<(), StoreError> {
 }
 
 mod analytic_state;
-use analytic_state::{AnalyticState, read_frames};
+use analytic_state::{AnalyticState, read_frame_parts, read_frames, state_size};
 
 #[cfg(test)]
 mod tests;

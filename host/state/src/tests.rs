@@ -40,6 +40,35 @@ fn keys(store: &Store, id: &str) -> Vec<(String, String)> {
     out
 }
 
+/// `Store::frame_parts` of `id` with parts of about `part` bytes: each
+/// part whole frames, the parts joined what `Store::frames` returns.
+fn assert_parts_join(store: &Store, id: &str, part: usize) {
+    let mut parts: Vec<Vec<u8>> = Vec::new();
+    store
+        .frame_parts(id, part, |p| {
+            parts.push(p);
+            true
+        })
+        .expect("frame parts");
+    for p in &parts {
+        assert!(!p.is_empty(), "no empty part");
+        assert!(
+            dumpwatch_frames::frames(p).all(|f| f.is_ok()),
+            "a part of whole frames"
+        );
+    }
+    if part > 1 {
+        // Only the last part may be short of the size asked for.
+        let short = parts.iter().filter(|p| p.len() < part).count();
+        assert!(short <= 1, "{short} short parts of {}", parts.len());
+    }
+    assert_eq!(
+        parts.concat(),
+        store.frames(id).expect("frames"),
+        "parts of {part} bytes"
+    );
+}
+
 #[test]
 fn changes_full_replacement_and_isolation_between_analytics() {
     let s = Store::in_memory().expect("store");
@@ -115,6 +144,9 @@ fn a_large_full_snapshot_spans_segments_and_changes_merge_over_it() {
         "{size:?}"
     );
     assert_eq!(s.frames("A").expect("frames"), pack(&entries));
+    for part in [1, 1000, 64 << 10, 4 << 20, 64 << 20] {
+        assert_parts_join(&s, "A", part);
+    }
     // Each segment fits its pages: a segment one page header too large for
     // a power of two of pages takes twice its size on disk.
     let txn = s.db.begin_read().expect("read");
@@ -177,6 +209,9 @@ fn a_large_full_snapshot_spans_segments_and_changes_merge_over_it() {
     let got = keys(&s, "A");
     assert!(got.contains(&("key000007".into(), "seven again".into())));
     assert_eq!(got.len(), 14_000);
+    for part in [1, 1000, 4 << 20] {
+        assert_parts_join(&s, "A", part);
+    }
 
     // A changed-only snapshot larger than a segment is cut and joined.
     let big = large_values(6_000, 'w');
@@ -192,6 +227,107 @@ fn a_large_full_snapshot_spans_segments_and_changes_merge_over_it() {
     assert_eq!(got.len(), 14_000);
     assert!(got.contains(&("key005999".into(), format!("5999-{}", "w".repeat(1000)))));
     assert!(got.contains(&("key006000".into(), format!("6000-{}", "v".repeat(1000)))));
+    assert_parts_join(&s, "A", 64 << 10);
+}
+
+#[test]
+fn a_changed_key_keeps_its_place_and_new_keys_come_last() {
+    // An analytic writes its format and tables first; a restore in parts
+    // decodes values as they come only if they still come first.
+    let s = Store::in_memory().expect("store");
+    let commit = |full, entries: &[(&str, Option<&str>)]| {
+        s.commit(&Checkpoint {
+            analytics: vec![update("A", full, entries)],
+            ..Default::default()
+        })
+        .expect("commit");
+    };
+    commit(
+        true,
+        &[
+            ("format", Some("f1")),
+            ("a", Some("1")),
+            ("b", Some("2")),
+            ("c", Some("3")),
+        ],
+    );
+    commit(
+        false,
+        &[
+            ("format", Some("f2")),
+            ("b", None),
+            ("d", Some("4")),
+            ("a", Some("1a")),
+        ],
+    );
+    commit(false, &[("e", Some("5")), ("a", Some("1b")), ("d", None)]);
+    let order: Vec<(String, String)> = dumpwatch_frames::frames(&s.frames("A").expect("frames"))
+        .map(|frame| {
+            let frame = frame.expect("frame");
+            (
+                String::from_utf8_lossy(frame.key).into_owned(),
+                String::from_utf8_lossy(frame.value.expect("present")).into_owned(),
+            )
+        })
+        .collect();
+    let expected = [("format", "f2"), ("a", "1b"), ("c", "3"), ("e", "5")];
+    assert_eq!(
+        order,
+        expected.map(|(k, v)| (k.to_owned(), v.to_owned())).to_vec()
+    );
+    for part in [1, 5, 1000] {
+        assert_parts_join(&s, "A", part);
+    }
+}
+
+#[test]
+fn parts_carry_a_frame_larger_than_a_segment_and_stop_when_asked() {
+    let s = Store::in_memory().expect("store");
+    let huge = "h".repeat(2 * SEGMENT + 12_345);
+    let mut values = large_values(3_000, 'a');
+    values.insert(1_500, ("huge".into(), huge.clone()));
+    let entries = present(&values);
+    s.commit(&Checkpoint {
+        analytics: vec![update("A", true, &entries)],
+        ..Default::default()
+    })
+    .expect("commit");
+    for part in [1, 4096, 4 << 20] {
+        assert_parts_join(&s, "A", part);
+    }
+    assert!(keys(&s, "A").contains(&("huge".into(), huge)));
+    // A receiver that is gone stops the read after the part it refused.
+    let mut calls = 0;
+    s.frame_parts("A", 1000, |_| {
+        calls += 1;
+        false
+    })
+    .expect("stopped early");
+    assert_eq!(calls, 1);
+    // An analytic with nothing stored has no parts.
+    s.frame_parts("none", 1000, |_| panic!("no part"))
+        .expect("nothing stored");
+}
+
+#[test]
+fn a_stored_state_cut_short_is_an_error_not_a_shorter_state() {
+    let s = Store::in_memory().expect("store");
+    let mut frames = pack(&[("a", Some("1")), ("b", Some("2"))]);
+    frames.truncate(frames.len() - 1);
+    // Written past `commit`, which refuses frames that do not parse.
+    let txn = s.db.begin_write().expect("write");
+    {
+        let mut base = txn.open_table(ANALYTIC_BASE).expect("table");
+        base.insert(("A", 0), frames.as_slice()).expect("insert");
+        let mut sizes = txn.open_table(ANALYTIC_SIZES).expect("table");
+        sizes.insert("A", (frames.len() as u64, 0)).expect("insert");
+    }
+    txn.commit().expect("commit");
+    let err = s
+        .frame_parts("A", 1, |_| true)
+        .expect_err("a cut frame is an error");
+    assert!(err.to_string().contains("cut short"), "{err}");
+    assert!(s.frames("A").is_err());
 }
 
 #[test]
@@ -396,6 +532,7 @@ mod merge {
                 .expect("commit");
                 let expected: Vec<(String, String)> = model.clone().into_iter().collect();
                 prop_assert_eq!(keys(&s, "A"), expected);
+                assert_parts_join(&s, "A", 7);
             }
         }
     }

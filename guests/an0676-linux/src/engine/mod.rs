@@ -125,6 +125,8 @@ pub struct Engine {
     /// Bytes per window of the last full snapshot or restore: what the next
     /// full snapshot reserves ([`FIRST_ENTRY_BYTES`] before either).
     entry_bytes: usize,
+    /// A restore in parts in progress.
+    restoring: Option<Box<persist::Restoring>>,
 }
 
 /// About what a window with its client-start evidence takes in a snapshot,
@@ -150,6 +152,7 @@ impl Engine {
             dirty_pending: DirtyKeys::new(),
             changed: Vec::new(),
             entry_bytes: FIRST_ENTRY_BYTES,
+            restoring: None,
         }
     }
 

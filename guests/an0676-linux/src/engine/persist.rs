@@ -5,10 +5,11 @@
 
 use std::collections::hash_map::Entry;
 
+use dumpwatch_sdk::RestoreParts;
 use dumpwatch_sdk::collections::Map;
 use dumpwatch_sdk::intern::{Sym, cmp_text};
 use dumpwatch_sdk::log;
-use dumpwatch_sdk::state::{SnapshotReader, SnapshotWriter};
+use dumpwatch_sdk::state::{PartEntry, SnapshotParts, SnapshotWriter};
 use dumpwatch_sdk::types::SnapshotMode;
 
 use super::{Engine, HostState, UserWindows};
@@ -89,21 +90,90 @@ impl Engine {
     }
 
     /// Replace all state with the entries of `frames`; on error the state is
-    /// left empty.
+    /// left empty. A restore in one part.
     pub fn restore(&mut self, frames: Vec<u8>) -> Result<(), String> {
-        let config = self.config.clone();
-        *self = Engine::new(config);
-        let frames_len = frames.len();
-        let reader = SnapshotReader::open(frames, FORMAT)?;
-        let watermark = reader.meta::<i64>(WATERMARK)?.unwrap_or(i64::MIN);
-        let result = self.restore_entries(&reader);
-        if result.is_err() {
-            let config = self.config.clone();
-            *self = Engine::new(config);
-            return result;
+        self.begin();
+        self.part(&frames);
+        self.end()
+    }
+
+    /// Remember the bytes per window of a full snapshot of `len` bytes.
+    fn learn_entry_bytes(&mut self, len: usize) {
+        if self.window_count > 0 {
+            self.entry_bytes = len.div_ceil(self.window_count).max(1);
         }
-        self.watermark = watermark;
-        self.learn_entry_bytes(frames_len);
+    }
+
+    /// Take one restored entry. A full snapshot holds each host's users
+    /// one after the other: they are gathered in `run` while the host
+    /// stays the same, and the run is then added to the hosts at once.
+    fn restore_entry(
+        &mut self,
+        run: &mut Option<(Sym, HostState)>,
+        entry: PartEntry<'_>,
+    ) -> Result<(), String> {
+        match entry.space() {
+            WINDOWS => {
+                let ((host, user), mut list): ((&str, &str), Vec<Window>) = entry.packed()?;
+                if list.is_empty() {
+                    return Ok(());
+                }
+                if run
+                    .as_ref()
+                    .is_none_or(|(last, _)| cmp_text(last, host).is_ne())
+                {
+                    if let Some((last, state)) = run.take() {
+                        merge_run(&mut self.hosts, last, state);
+                    }
+                    *run = Some((Sym::new(host), HostState::new()));
+                }
+                let Some((host, host_state)) = run.as_mut() else {
+                    return Ok(());
+                };
+                let user = Sym::new(user);
+                list.sort_by_key(|window| window.anchor);
+                self.window_count += list.len();
+                if list.iter().any(|window| window.flags & state::CHANGED != 0) {
+                    self.changed.push((host.clone(), user.clone()));
+                }
+                let earliest = list.iter().map(|window| window.end()).min();
+                host_state.earliest_end = host_state.earliest_end.min(earliest.unwrap_or(i64::MAX));
+                host_state.users.push(UserWindows {
+                    user,
+                    windows: list,
+                });
+            }
+            PENDING => {
+                let (host, list): (Sym, Vec<Candidate>) = entry.packed()?;
+                if list.is_empty() {
+                    return Ok(());
+                }
+                self.pending_count += list.len();
+                self.hosts
+                    .entry(host)
+                    .or_insert_with(HostState::new)
+                    .pending = list;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Conclude a restore: the entries that waited for their table of
+    /// names, the last run, the watermark, and the order and agenda the
+    /// engine keeps.
+    fn conclude(&mut self, restoring: &mut Restoring) -> Result<(), String> {
+        if let Some(error) = restoring.failed.take() {
+            return Err(error);
+        }
+        let bytes = restoring.bytes;
+        let Restoring { parts, run, .. } = restoring;
+        parts.finish(&mut |entry| self.restore_entry(run, entry))?;
+        if let Some((host, state)) = run.take() {
+            merge_run(&mut self.hosts, host, state);
+        }
+        self.watermark = parts.meta::<i64>(WATERMARK)?.unwrap_or(i64::MIN);
+        self.learn_entry_bytes(bytes);
         // Entries come in any order: each host's users are appended as they
         // come and sorted once (inserting each in place moved half the list
         // every time). Usually they are a long sorted run (a full snapshot
@@ -118,66 +188,61 @@ impl Engine {
         self.rebuild_agenda();
         Ok(())
     }
+}
 
-    /// Remember the bytes per window of a full snapshot of `len` bytes.
-    fn learn_entry_bytes(&mut self, len: usize) {
-        if self.window_count > 0 {
-            self.entry_bytes = len.div_ceil(self.window_count).max(1);
-        }
+/// A restore in progress: the snapshot's reader, the run of one host's
+/// users gathered so far, the bytes taken, and the first error.
+pub struct Restoring {
+    parts: SnapshotParts,
+    run: Option<(Sym, HostState)>,
+    bytes: usize,
+    failed: Option<String>,
+}
+
+/// A restore in parts decodes each part as it comes: the component never
+/// holds the whole snapshot (126 MB for a million windows).
+impl RestoreParts for Engine {
+    fn begin(&mut self) {
+        let config = self.config.clone();
+        *self = Engine::new(config);
+        self.restoring = Some(Box::new(Restoring {
+            parts: SnapshotParts::new(FORMAT),
+            run: None,
+            bytes: 0,
+            failed: None,
+        }));
     }
 
-    fn restore_entries(&mut self, reader: &SnapshotReader) -> Result<(), String> {
-        // A full snapshot holds each host's users one after the other:
-        // they are gathered per run of one host, which is then looked up
-        // once.
-        let mut run: Option<(Sym, HostState)> = None;
-        let hosts = &mut self.hosts;
-        let (window_count, changed) = (&mut self.window_count, &mut self.changed);
-        reader.for_each_packed::<(&str, &str), Vec<Window>>(
-            WINDOWS,
-            |(host, user), mut list| {
-                if list.is_empty() {
-                    return;
-                }
-                if run
-                    .as_ref()
-                    .is_none_or(|(last, _)| cmp_text(last, host).is_ne())
-                {
-                    if let Some((last, state)) = run.take() {
-                        merge_run(hosts, last, state);
-                    }
-                    run = Some((Sym::new(host), HostState::new()));
-                }
-                let Some((host, host_state)) = run.as_mut() else {
-                    return;
-                };
-                let user = Sym::new(user);
-                list.sort_by_key(|window| window.anchor);
-                *window_count += list.len();
-                if list.iter().any(|window| window.flags & state::CHANGED != 0) {
-                    changed.push((host.clone(), user.clone()));
-                }
-                let earliest = list.iter().map(|window| window.end()).min();
-                host_state.earliest_end = host_state.earliest_end.min(earliest.unwrap_or(i64::MAX));
-                host_state.users.push(UserWindows {
-                    user,
-                    windows: list,
-                });
-            },
-        )?;
-        if let Some((last, state)) = run.take() {
-            merge_run(hosts, last, state);
+    fn part(&mut self, frames: &[u8]) {
+        if self.restoring.is_none() {
+            self.begin();
         }
-        reader.for_each_packed::<Sym, Vec<Candidate>>(PENDING, |host, list| {
-            if list.is_empty() {
-                return;
+        let Some(mut restoring) = self.restoring.take() else {
+            return;
+        };
+        restoring.bytes += frames.len();
+        if restoring.failed.is_none() {
+            let Restoring { parts, run, .. } = &mut *restoring;
+            if let Err(error) = parts.part(frames, &mut |entry| self.restore_entry(run, entry)) {
+                restoring.failed = Some(error);
             }
-            self.pending_count += list.len();
-            self.hosts
-                .entry(host)
-                .or_insert_with(HostState::new)
-                .pending = list;
-        })
+        }
+        self.restoring = Some(restoring);
+    }
+
+    fn end(&mut self) -> Result<(), String> {
+        if self.restoring.is_none() {
+            self.begin();
+        }
+        let Some(mut restoring) = self.restoring.take() else {
+            return Ok(());
+        };
+        let result = self.conclude(&mut restoring);
+        if result.is_err() {
+            let config = self.config.clone();
+            *self = Engine::new(config);
+        }
+        result
     }
 }
 

@@ -172,6 +172,92 @@ fn an_incompatible_snapshot_is_refused_and_leaves_an_empty_state() {
     assert!(analytic(vec![]).restore(pack(&entries)).is_err());
 }
 
+/// Restore `entries` into a fresh analytic in parts of `every` entries,
+/// the meta entries (format, table of names, watermark) last with
+/// `meta_last`: the order of a full snapshot written before its table of
+/// names came first, whose values wait for it.
+fn restored_in_parts(entries: &[Entry], every: usize, meta_last: bool) -> An0676 {
+    let (meta, values): (Vec<Entry>, Vec<Entry>) =
+        entries.iter().cloned().partition(|entry| entry.key[0] == 0);
+    let ordered: Vec<Entry> = if meta_last {
+        values.into_iter().chain(meta).collect()
+    } else {
+        entries.to_vec()
+    };
+    let mut a = analytic(vec![]);
+    let parts = a.restore_in_parts().unwrap();
+    parts.begin();
+    for chunk in ordered.chunks(every) {
+        parts.part(&pack(chunk));
+    }
+    parts.end().unwrap();
+    a
+}
+
+#[test]
+fn a_restore_in_parts_continues_like_a_whole_one_in_any_order() {
+    let events = stream();
+    let end = events.iter().map(|e| e.time).max().unwrap();
+    for cut in [3, 6, events.len()] {
+        let mut first = analytic(vec![]);
+        feed(&mut first, &events[..cut]);
+        let entries = unpack(&first.snapshot(SnapshotMode::Full));
+        let mut whole = analytic(vec![]);
+        whole.restore(pack(&entries)).unwrap();
+        let mut expected = feed(&mut whole, &events[cut..]);
+        expected.extend(whole.advance(end));
+        for every in [1, 2, 1000] {
+            for meta_last in [false, true] {
+                let mut second = restored_in_parts(&entries, every, meta_last);
+                let what = format!("cut at {cut}, parts of {every}, meta last: {meta_last}");
+                assert_eq!(
+                    second.engine().window_count(),
+                    first.engine().window_count(),
+                    "{what}"
+                );
+                assert_eq!(
+                    second.engine().pending_count(),
+                    first.engine().pending_count(),
+                    "{what}"
+                );
+                assert_eq!(
+                    second.engine().watermark(),
+                    first.engine().watermark(),
+                    "{what}"
+                );
+                let mut got = feed(&mut second, &events[cut..]);
+                got.extend(second.advance(end));
+                assert_eq!(got, expected, "{what}");
+            }
+        }
+    }
+}
+
+#[test]
+fn a_refused_part_ends_the_restore_with_its_error_and_an_empty_state() {
+    let mut a = analytic(vec![]);
+    feed(&mut a, &stream()[..4]);
+    let entries = unpack(&a.snapshot(SnapshotMode::Full));
+    let mut b = analytic(vec![]);
+    feed(&mut b, &stream()[..2]);
+    let parts = b.restore_in_parts().unwrap();
+    parts.begin();
+    parts.part(&pack(&entries[..3]));
+    parts.part(&[0xff, 0xff, 0xff]);
+    // What comes after the error is not taken.
+    parts.part(&pack(&entries[3..]));
+    let err = parts.end().unwrap_err();
+    assert!(err.contains("state frame"), "{err}");
+    assert_eq!(b.engine().window_count(), 0);
+    assert_eq!(b.engine().pending_count(), 0);
+    // The next restore starts afresh.
+    let parts = b.restore_in_parts().unwrap();
+    parts.begin();
+    parts.part(&pack(&entries));
+    parts.end().unwrap();
+    assert_eq!(b.engine().window_count(), a.engine().window_count());
+}
+
 /// The count of open windows a checkpoint asks for (`inspect(0)`) leaves
 /// out windows past their end that LateRetention still keeps, whether
 /// they opened in time, opened late or came back with a restore; it
