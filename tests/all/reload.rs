@@ -289,12 +289,10 @@ fn client(k: usize, t: i64) -> Event {
     )
 }
 
-/// After a swap prepared from the store, the next checkpoint writes only
-/// the new version's changes over the entries the old version stored
-/// (windows opened since the last checkpoint among them): a restart from
-/// that store has every window.
-#[test]
-fn after_a_prepared_swap_the_stored_changes_restore_every_window() {
+/// A rig over a state directory with AN0676 installed as a module (build
+/// 1, so it can be replaced), events on time: the shipped component, the
+/// state options to start another rig over the same store, and the rig.
+fn an0676_rig() -> (&'static [u8], StateOptions, Rig) {
     let an0676 = dumpwatch_bundle::SHIPPED
         .iter()
         .find(|s| s.id == "AN0676")
@@ -314,6 +312,16 @@ fn after_a_prepared_swap_the_stored_changes_restore_every_window() {
     };
     let mut rig = Rig::start(dir, &state);
     rig.flow.set_lateness(rig.src, 0);
+    (an0676, state, rig)
+}
+
+/// After a swap prepared from the store, the next checkpoint writes only
+/// the new version's changes over the entries the old version stored
+/// (windows opened since the last checkpoint among them): a restart from
+/// that store has every window.
+#[test]
+fn after_a_prepared_swap_the_stored_changes_restore_every_window() {
+    let (an0676, state, mut rig) = an0676_rig();
     let feed = |rig: &mut Rig, users: std::ops::Range<usize>, t: i64| {
         let mut events: Vec<Event> = users.map(|k| client(k, t)).collect();
         rig.flow.ingest(rig.src, &mut events);
@@ -355,25 +363,7 @@ fn after_a_prepared_swap_the_stored_changes_restore_every_window() {
 /// store and through a restart: AN0676 decodes each part as it comes.
 #[test]
 fn a_state_of_many_parts_comes_back_whole_after_a_reload_and_a_restart() {
-    let an0676 = dumpwatch_bundle::SHIPPED
-        .iter()
-        .find(|s| s.id == "AN0676")
-        .unwrap()
-        .wasm;
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("modules")).unwrap();
-    install(
-        &dir.path().join("modules"),
-        "an0676.wasm",
-        &variant(an0676, "build 1"),
-    );
-    write_config(dir.path(), "");
-    let state = StateOptions {
-        dir: Some(dir.path().join("state")),
-        reset: false,
-    };
-    let mut rig = Rig::start(dir, &state);
-    rig.flow.set_lateness(rig.src, 0);
+    let (an0676, state, mut rig) = an0676_rig();
     let feed = |rig: &mut Rig, users: std::ops::Range<usize>, t: i64| {
         for start in users.clone().step_by(4096) {
             let mut events: Vec<Event> = (start..(start + 4096).min(users.end))
