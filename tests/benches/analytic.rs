@@ -20,6 +20,7 @@ use std::hint::black_box;
 use std::time::{Duration, Instant};
 
 use an0676_linux::An0676;
+use an0676_linux::bench_stream::{CLIENT_START_T0 as T0, client_start};
 use criterion::{BatchSize, Criterion, Throughput, criterion_group, criterion_main};
 use dumpwatch_runtime::{AnalyticInstance, AnalyticModule, Limits, Runtime, wit as h};
 use dumpwatch_sdk::Analytic;
@@ -197,25 +198,6 @@ fn benches(c: &mut Criterion) {
         best_w.as_secs_f64() / best_n.as_secs_f64()
     );
     state_side_by_side();
-}
-
-/// The client start that opens window `k` (host `k % 500`, user
-/// `k / 500`), as in the guest crate's state bench.
-const T0: i64 = 1_704_099_600_000;
-
-fn client_start(k: usize) -> g::Event {
-    dumpwatch_sdk::testing::EventBuilder::exec(
-        "auditd",
-        &format!("x{k}"),
-        T0 + (k / 4) as i64,
-        "pg_dump",
-    )
-    .host(&format!("host-{}", k % 500))
-    .user(&format!("user{}", k / 500), 10_000 + (k / 500) as u32)
-    .pid(1000 + k as u32)
-    .parent("bash", 999)
-    .command_line("pg_dump -h db.internal -U app -d crm")
-    .build()
 }
 
 /// `snapshot(full)` and `restore` of `DUMPWATCH_WINDOWS` open windows,

@@ -12,22 +12,9 @@ use std::hint::black_box;
 use an0676_linux::An0676;
 use criterion::{BatchSize, Criterion, Throughput};
 use dumpwatch_sdk::Analytic;
-use dumpwatch_sdk::testing::EventBuilder;
 use dumpwatch_sdk::types::{Event, SnapshotMode};
 
-const T0: i64 = 1_704_099_600_000;
-
-/// The client start that opens window `k` (host `k % 500`, user `k / 500`).
-fn client_start(k: usize) -> Event {
-    let time = T0 + (k / 4) as i64;
-    EventBuilder::exec("auditd", &format!("x{k}"), time, "pg_dump")
-        .host(&format!("host-{}", k % 500))
-        .user(&format!("user{}", k / 500), 10_000 + (k / 500) as u32)
-        .pid(1000 + k as u32)
-        .parent("bash", 999)
-        .command_line("pg_dump -h db.internal -U app -d crm")
-        .build()
-}
+use an0676_linux::bench_stream::{CLIENT_START_T0 as T0, client_start};
 
 fn windows() -> usize {
     std::env::var("DUMPWATCH_WINDOWS")

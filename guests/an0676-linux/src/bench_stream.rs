@@ -183,6 +183,25 @@ fn noise(rng: &mut SplitMix64, id: &str, time: i64) -> Event {
     }
 }
 
+/// Time of the first [`client_start`]: 2024-01-01 01:00 UTC.
+pub const CLIENT_START_T0: i64 = 1_704_099_600_000;
+
+/// The database client start that opens window `k` of the state benches
+/// (host `k % 500`, user `k / 500`, four a millisecond from
+/// [`CLIENT_START_T0`]): each distinct `k` is one open window with its
+/// client-start evidence. The native state bench and the host's WASM one
+/// both use it.
+pub fn client_start(k: usize) -> Event {
+    let time = CLIENT_START_T0 + (k / 4) as i64;
+    EventBuilder::exec("auditd", &format!("x{k}"), time, "pg_dump")
+        .host(&format!("host-{}", k % 500))
+        .user(&format!("user{}", k / 500), 10_000 + (k / 500) as u32)
+        .pid(1000 + k as u32)
+        .parent("bash", 999)
+        .command_line("pg_dump -h db.internal -U app -d crm")
+        .build()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
