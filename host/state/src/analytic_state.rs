@@ -292,8 +292,12 @@ impl<E: FnMut(Vec<u8>) -> bool> PartWriter<'_, E> {
     fn frame(&mut self, write: impl FnOnce(&mut Vec<u8>)) {
         if self.buf.capacity() == 0 {
             // A part ends with the frame that fills it: room for a frame
-            // more, so the buffer is not grown (copied) at the end.
-            self.buf.reserve(self.part.saturating_add(self.part / 8));
+            // more, so the buffer is not grown (copied) at the end. The
+            // size comes from the store: one that cannot be had (a damaged
+            // size record) leaves the buffer to grow as frames come.
+            let _ = self
+                .buf
+                .try_reserve(self.part.saturating_add(self.part / 8));
         }
         write(&mut self.buf);
         if self.buf.len() >= self.part {
@@ -340,8 +344,10 @@ fn read_pieces(
 ) -> Result<Vec<u8>, String> {
     let table = txn.open_table(table).map_err(|e| e.to_string())?;
     // Sized once: growing a buffer of hundreds of MB by doubling copies it
-    // again at every step.
-    let mut out = Vec::with_capacity(usize::try_from(capacity).unwrap_or(0));
+    // again at every step. (A size that cannot be had, from a damaged size
+    // record, leaves it to grow.)
+    let mut out = Vec::new();
+    let _ = out.try_reserve_exact(usize::try_from(capacity).unwrap_or(0));
     for item in table
         .range((id, 0)..=(id, u32::MAX))
         .map_err(|e| e.to_string())?

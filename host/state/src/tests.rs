@@ -331,6 +331,25 @@ fn a_stored_state_cut_short_is_an_error_not_a_shorter_state() {
 }
 
 #[test]
+fn a_damaged_size_record_does_not_size_the_read_buffers() {
+    let s = Store::in_memory().expect("store");
+    let frames = pack(&[("a", Some("1")), ("b", Some("2"))]);
+    s.commit(&Checkpoint {
+        analytics: vec![update("A", true, &[("a", Some("1")), ("b", Some("2"))])],
+        ..Default::default()
+    })
+    .expect("commit");
+    let txn = s.db.begin_write().expect("write");
+    txn.open_table(ANALYTIC_SIZES)
+        .expect("table")
+        .insert("A", (u64::MAX, u64::MAX / 2))
+        .expect("insert");
+    txn.commit().expect("commit");
+    assert_eq!(s.frames("A").expect("frames"), frames);
+    assert_parts_join(&s, "A", 4 << 20);
+}
+
+#[test]
 fn changes_that_outgrow_the_full_snapshot_ask_for_a_new_one() {
     let s = Store::in_memory().expect("store");
     s.commit(&Checkpoint {
