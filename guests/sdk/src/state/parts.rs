@@ -6,9 +6,10 @@
 //!
 //! A value can be decoded once the snapshot's `format` entry and the table
 //! of names it was written with have come. A full snapshot writes both
-//! first ([`super::SnapshotWriter`]), and the host hands the changes over
-//! after the full snapshot they were merged over, so nearly every entry is
-//! decoded from the part it came in. Entries that come before what they
+//! first ([`super::SnapshotWriter`]), and the host's merge keeps a changed
+//! entry in the place of the full snapshot's, so nearly every entry is
+//! decoded from the part it came in (a changed one may wait for its
+//! `changes` snapshot's table, which comes after it). Entries that come before what they
 //! need (a snapshot written before the tables came first) are kept and
 //! decoded at the end: any order restores the same state.
 
@@ -29,8 +30,8 @@ pub struct SnapshotParts {
     any: bool,
     /// Whether the format entry came (and matched).
     format_seen: bool,
-    /// The meta entries so far, the last of each name.
-    meta: Vec<(Vec<u8>, Option<Vec<u8>>)>,
+    /// The meta entries so far (name, value), the last of each name.
+    meta: Vec<(Vec<u8>, Vec<u8>)>,
     tables: Vec<(u32, Rc<NameTable>)>,
     /// Frames of entries that came before their table or the format.
     deferred: Vec<u8>,
@@ -171,9 +172,9 @@ impl SnapshotParts {
     /// Decode meta entry `name`, if it came (the last one).
     pub fn meta<V: DeserializeOwned>(&self, name: &str) -> Result<Option<V>, String> {
         let entry = self.meta.iter().find(|(key, _)| key == name.as_bytes());
-        match entry.and_then(|(_, value)| value.as_deref()) {
+        match entry {
             None => Ok(None),
-            Some(value) => codec::decode(value)
+            Some((_, value)) => codec::decode(value)
                 .map(Some)
                 .map_err(|err| format!("state entry {name:?}: {err}")),
         }
@@ -194,8 +195,8 @@ impl SnapshotParts {
             self.tables.push((number, Rc::new(table)));
         }
         match self.meta.iter_mut().find(|(key, _)| key == name) {
-            Some(entry) => entry.1 = Some(value.to_vec()),
-            None => self.meta.push((name.to_vec(), Some(value.to_vec()))),
+            Some(entry) => entry.1 = value.to_vec(),
+            None => self.meta.push((name.to_vec(), value.to_vec())),
         }
         Ok(())
     }
