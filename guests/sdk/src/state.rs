@@ -120,6 +120,32 @@ fn check_format(found: Option<String>, format: &str) -> Result<(), String> {
     }
 }
 
+/// Decode table of names `number` from its meta value (`None`, a deleted
+/// entry: an empty table) into `tables`, in place of one of the same
+/// number.
+fn add_table(
+    tables: &mut Vec<(u32, Rc<NameTable>)>,
+    number: u32,
+    value: Option<&[u8]>,
+) -> Result<(), String> {
+    let pairs: Vec<(u32, String)> = match value {
+        Some(value) => {
+            codec::decode(value).map_err(|err| format!("table of names #{number}: {err}"))?
+        }
+        None => Vec::new(),
+    };
+    let table = NameTable::new(pairs).map_err(|err| format!("#{number}: {err}"))?;
+    tables.retain(|(n, _)| *n != number);
+    tables.push((number, Rc::new(table)));
+    Ok(())
+}
+
+/// Number the tables written from now on after every one of `tables`.
+fn number_tables_after(tables: &[(u32, Rc<NameTable>)]) {
+    let last = tables.iter().map(|(n, _)| *n).max().unwrap_or(0);
+    NEXT_TABLE.with(|next| next.set(next.get().max(last.saturating_add(1))));
+}
+
 /// Keys changed since the last snapshot.
 #[derive(Debug)]
 pub struct DirtyKeys<K> {
@@ -360,18 +386,10 @@ impl SnapshotReader {
             let Some(number) = table_number(&reader.frames[name.clone()]) else {
                 continue;
             };
-            let pairs: Vec<(u32, String)> = match value {
-                Some(value) => codec::decode(&reader.frames[value.clone()])
-                    .map_err(|err| format!("table of names #{number}: {err}"))?,
-                None => Vec::new(),
-            };
-            let table = NameTable::new(pairs).map_err(|err| format!("#{number}: {err}"))?;
-            reader.tables.retain(|(n, _)| *n != number);
-            reader.tables.push((number, Rc::new(table)));
+            let value = value.clone().map(|value| &reader.frames[value]);
+            add_table(&mut reader.tables, number, value)?;
         }
-        // Tables written from now on are numbered after these.
-        let last = reader.tables.iter().map(|(n, _)| *n).max().unwrap_or(0);
-        NEXT_TABLE.with(|next| next.set(next.get().max(last.saturating_add(1))));
+        number_tables_after(&reader.tables);
         Ok(reader)
     }
 

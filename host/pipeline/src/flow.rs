@@ -24,7 +24,7 @@ use dumpwatch_runtime::convert::{event_to_wit, finding_from_wit};
 use dumpwatch_runtime::{CallError, Runtime, wit};
 use dumpwatch_state::{
     AnalyticRecord, AnalyticUpdate, Checkpoint, Committed, Entry, EntryChange, SourceRecord,
-    StateSize, Store, StoreError,
+    StateSize, Store, StoreError, StoreView,
 };
 
 use crate::analytics::{Analytic, FailurePolicy, ReplayOp};
@@ -894,7 +894,7 @@ impl Flow {
 /// Size of the parts a stored state is restored in: large enough that a
 /// call per part costs nothing next to the part, small enough that the
 /// buffers of the parts in flight are reused rather than fresh memory.
-pub(crate) const RESTORE_PART: usize = 4 << 20;
+const RESTORE_PART: usize = 4 << 20;
 
 /// What [`restore_in_parts`] got: the analytic's answer (a refusal of
 /// the state, or a failed call), and the first keys of the state, to show
@@ -903,34 +903,28 @@ pub(crate) type Restored = (Result<Result<(), String>, CallError>, Vec<String>);
 
 /// Restore `a` from the state `store` holds for it; see [`restore_in_parts`].
 fn restore_from_store(store: &Store, a: &mut Analytic) -> Result<Restored, FlowError> {
-    let id = a.info.id.clone();
-    let size = store
-        .state_size(&id)
+    let view = store
+        .view()
         .map_err(|e| FlowError::Checkpoint(e.to_string()))?;
-    restore_in_parts(a, size, |emit| {
-        store
-            .frame_parts(&id, RESTORE_PART, emit)
-            .map_err(|e| e.to_string())
-    })
-    .map_err(FlowError::Checkpoint)
+    restore_in_parts(a, &view).map_err(FlowError::Checkpoint)
 }
 
-/// Restore `a` from a stored state of `size` that `read` hands to its
-/// argument in parts. `read` runs on a thread of its own while the
-/// analytic takes the part before, so the read overlaps the analytic's
-/// work rather than coming before all of it, and the host never holds the
-/// whole state. A read that fails is an error before the analytic is asked
-/// to conclude: it never restores part of its state.
-pub(crate) fn restore_in_parts(
-    a: &mut Analytic,
-    size: StateSize,
-    read: impl FnOnce(&mut dyn FnMut(Vec<u8>) -> bool) -> Result<(), String> + Send,
-) -> Result<Restored, String> {
+/// Restore `a` from the state `view` holds for it. The view reads it a
+/// part at a time on a thread of its own while the analytic takes the
+/// part before, so the read overlaps the analytic's work rather than
+/// coming before all of it, and the host never holds the whole state. A
+/// read that fails is an error before the analytic is asked to conclude:
+/// it never restores part of its state.
+pub(crate) fn restore_in_parts(a: &mut Analytic, view: &StoreView) -> Result<Restored, String> {
+    let id = a.info.id.clone();
+    let size = view.state_size(&id).map_err(|e| e.to_string())?;
     let mut sample = Vec::new();
     let (handed, read) = std::thread::scope(|scope| {
         // One part in the channel, one being read, one being handed over.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
-        let reader = scope.spawn(move || read(&mut |part| tx.send(part).is_ok()));
+        let id = &id;
+        let reader =
+            scope.spawn(move || view.frame_parts(id, RESTORE_PART, |part| tx.send(part).is_ok()));
         let parts = rx.into_iter().inspect(|part| {
             if sample.is_empty() {
                 sample = dumpwatch_frames::frames(part)
@@ -946,8 +940,8 @@ pub(crate) fn restore_in_parts(
     });
     match read {
         Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e),
-        Err(_) => return Err(format!("reading the stored state of {} failed", a.info.id)),
+        Ok(Err(e)) => return Err(e.to_string()),
+        Err(_) => return Err(format!("reading the stored state of {id} failed")),
     }
     let answer = match handed {
         Ok(()) => a.restore_end(),

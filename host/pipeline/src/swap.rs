@@ -28,7 +28,7 @@ use dumpwatch_runtime::{AnalyticModule, Runtime, wit};
 use dumpwatch_state::StoreView;
 
 use crate::analytics::{Analytic, ReplayOp};
-use crate::flow::{Flow, RESTORE_PART, restore_in_parts};
+use crate::flow::{Flow, restore_in_parts};
 
 /// What a swap did.
 #[derive(Clone, Debug)]
@@ -111,13 +111,11 @@ impl ReloadContext {
         let state = if !running.from_store {
             PreparedState::Empty
         } else {
-            let restored = self.view.as_ref().map_err(Clone::clone).and_then(|view| {
-                let size = view.state_size(id).map_err(|e| e.to_string())?;
-                restore_in_parts(&mut new, size, |emit| {
-                    view.frame_parts(id, RESTORE_PART, emit)
-                        .map_err(|e| e.to_string())
-                })
-            });
+            let restored = self
+                .view
+                .as_ref()
+                .map_err(Clone::clone)
+                .and_then(|view| restore_in_parts(&mut new, view));
             match restored {
                 Err(e) => {
                     // A restore begun and not concluded: start the new

@@ -388,24 +388,7 @@ impl Store {
     /// full snapshot with the changes since merged over it (each key once,
     /// no deletions).
     pub fn frames(&self, id: &str) -> Result<Vec<u8>, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
-        read_frames(&txn, id).map_err(|e| self.io(e))
-    }
-
-    /// An analytic's stored state as [`Store::frames`] gives it, handed to
-    /// `emit` in parts of whole frames of about `part` bytes, in order (the
-    /// parts joined are what [`Store::frames`] returns). The full snapshot
-    /// is read a segment at a time: `emit` can pass a part on while the
-    /// next is read, and nothing holds the whole state. `emit` returns
-    /// false to stop. An error may come after some parts were emitted.
-    pub fn frame_parts(
-        &self,
-        id: &str,
-        part: usize,
-        emit: impl FnMut(Vec<u8>) -> bool,
-    ) -> Result<(), StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
-        read_frame_parts(&txn, id, part, emit).map_err(|e| self.io(e))
+        self.view()?.frames(id)
     }
 
     /// A source's stored decoder state, in key order.
@@ -425,8 +408,7 @@ impl Store {
     /// How an analytic's state is held: its full snapshot and the changes
     /// since (zero for an analytic with nothing stored).
     pub fn state_size(&self, id: &str) -> Result<StateSize, StoreError> {
-        let txn = self.db.begin_read().map_err(|e| self.io(e))?;
-        state_size(&txn, id).map_err(|e| self.io(e))
+        self.view()?.state_size(id)
     }
 
     /// A read-only view of the store as it is now, unaffected by later
@@ -644,7 +626,13 @@ impl StoreView {
         read_frames(&self.txn, id).map_err(|e| self.io(e))
     }
 
-    /// [`Store::frame_parts`] as of this view.
+    /// An analytic's stored state as [`StoreView::frames`] gives it,
+    /// handed to `emit` in parts of whole frames of about `part` bytes, in
+    /// order (the parts joined are what [`StoreView::frames`] returns). The
+    /// full snapshot is read a segment at a time: `emit` can pass a part on
+    /// while the next is read, and nothing holds the whole state. `emit`
+    /// returns false to stop. An error may come after some parts were
+    /// emitted.
     pub fn frame_parts(
         &self,
         id: &str,

@@ -40,11 +40,13 @@ fn keys(store: &Store, id: &str) -> Vec<(String, String)> {
     out
 }
 
-/// `Store::frame_parts` of `id` with parts of about `part` bytes: each
+/// `StoreView::frame_parts` of `id` with parts of about `part` bytes: each
 /// part whole frames, the parts joined what `Store::frames` returns.
 fn assert_parts_join(store: &Store, id: &str, part: usize) {
     let mut parts: Vec<Vec<u8>> = Vec::new();
     store
+        .view()
+        .expect("view")
         .frame_parts(id, part, |p| {
             parts.push(p);
             true
@@ -298,14 +300,15 @@ fn parts_carry_a_frame_larger_than_a_segment_and_stop_when_asked() {
     assert!(keys(&s, "A").contains(&("huge".into(), huge)));
     // A receiver that is gone stops the read after the part it refused.
     let mut calls = 0;
-    s.frame_parts("A", 1000, |_| {
+    let view = s.view().expect("view");
+    view.frame_parts("A", 1000, |_| {
         calls += 1;
         false
     })
     .expect("stopped early");
     assert_eq!(calls, 1);
     // An analytic with nothing stored has no parts.
-    s.frame_parts("none", 1000, |_| panic!("no part"))
+    view.frame_parts("none", 1000, |_| panic!("no part"))
         .expect("nothing stored");
 }
 
@@ -324,6 +327,8 @@ fn a_stored_state_cut_short_is_an_error_not_a_shorter_state() {
     }
     txn.commit().expect("commit");
     let err = s
+        .view()
+        .expect("view")
         .frame_parts("A", 1, |_| true)
         .expect_err("a cut frame is an error");
     assert!(err.to_string().contains("cut short"), "{err}");

@@ -18,7 +18,7 @@ use std::rc::Rc;
 use dumpwatch_frames::{Frame, frames};
 use serde::de::DeserializeOwned;
 
-use super::{FORMAT, META, NEXT_TABLE, check_format, table_number, whole};
+use super::{FORMAT, META, add_table, check_format, number_tables_after, table_number, whole};
 use crate::codec;
 use crate::names::{NameCoding, NameTable};
 use crate::pack::{Pack, UnpackKey};
@@ -163,9 +163,7 @@ impl SnapshotParts {
                 value,
             })?;
         }
-        // Tables written from now on are numbered after these.
-        let last = self.tables.iter().map(|(n, _)| *n).max().unwrap_or(0);
-        NEXT_TABLE.with(|next| next.set(next.get().max(last.saturating_add(1))));
+        number_tables_after(&self.tables);
         Ok(())
     }
 
@@ -188,11 +186,7 @@ impl SnapshotParts {
             self.format_seen = true;
         }
         if let Some(number) = table_number(name) {
-            let pairs: Vec<(u32, String)> =
-                codec::decode(value).map_err(|err| format!("table of names #{number}: {err}"))?;
-            let table = NameTable::new(pairs).map_err(|err| format!("#{number}: {err}"))?;
-            self.tables.retain(|(n, _)| *n != number);
-            self.tables.push((number, Rc::new(table)));
+            add_table(&mut self.tables, number, Some(value))?;
         }
         match self.meta.iter_mut().find(|(key, _)| key == name) {
             Some(entry) => entry.1 = value.to_vec(),
