@@ -29,6 +29,8 @@ const TEST_GUESTS: &[&str] = &[
     "hostile-flood",
     "hostile-wasi",
     "hostile-state",
+    "hostile-stray-part",
+    "hostile-part-flood",
     "world-v2",
     "swap-v1",
     "swap-v2",

@@ -152,7 +152,8 @@ impl Rig {
         let frames = a
             .instance
             .snapshot(dumpwatch_runtime::wit::SnapshotMode::Full)
-            .unwrap();
+            .unwrap()
+            .concat();
         let processed = dumpwatch_frames::frames(&frames)
             .map(Result::unwrap)
             .find(|e| e.key == b"processed")
@@ -414,6 +415,37 @@ fn a_state_of_many_parts_comes_back_whole_after_a_reload_and_a_restart() {
         again.windows("AN0676"),
         before,
         "every window after a restart"
+    );
+
+    // The component hands its snapshot over in parts as it writes it:
+    // whole frames each, none much over the SDK's part size.
+    let parts = again
+        .analytic("AN0676")
+        .instance
+        .snapshot(dumpwatch_runtime::wit::SnapshotMode::Full)
+        .unwrap();
+    assert!(parts.len() >= 3, "{} parts", parts.len());
+    for part in &parts {
+        assert!(part.len() < dumpwatch_sdk::state::PART_BYTES + 4096);
+        assert!(dumpwatch_frames::frames(part).all(|f| f.is_ok()));
+    }
+    // A reload overtaken by a checkpoint hands the running state over
+    // directly, part by part as the old version's snapshot gave them.
+    install(&again.modules(), "an0676.wasm", &variant(an0676, "build 3"));
+    let plan = prepare(
+        again.flow.reload_context(),
+        &again.config_path(),
+        &shipped(),
+    );
+    feed(&mut again, 0..10, 4_000);
+    again.flow.checkpoint(&mut []).unwrap();
+    let after_checkpoint = again.windows("AN0676");
+    let r = commit(&mut again.flow, plan);
+    assert!(r.errors.is_empty(), "{r:?}");
+    assert_eq!(
+        again.windows("AN0676"),
+        after_checkpoint,
+        "every window after a direct handover"
     );
 }
 

@@ -8,7 +8,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use dumpwatch_tests::{Audit, Replay, Who, replay, replay_with, scenario_config, test_module};
+use dumpwatch_runtime::convert::event_to_wit;
+use dumpwatch_runtime::{AnalyticModule, CallError, Limits, Runtime, wit};
+use dumpwatch_tests::{
+    Audit, Replay, Who, dump_start, replay, replay_with, scenario_config, test_module,
+};
 use serde_json::Value;
 
 const DB01: &str = "db01";
@@ -205,6 +209,62 @@ fn a_snapshot_that_is_not_state_frames_is_a_failure_not_a_lost_checkpoint() {
     assert!(l.stats.failures >= 1, "the garbled snapshot is counted");
     // Every marker was processed once, before and after the trigger.
     let processed: BTreeSet<String> = by_analytic(&r, "TEST-STATE").into_keys().collect();
+    let markers: BTreeSet<String> = ids[..30].iter().chain(&ids[31..]).cloned().collect();
+    assert_eq!(processed, markers);
+    assert!(
+        r.creations().values().all(|&n| n == 1),
+        "a finding was duplicated"
+    );
+}
+
+#[test]
+fn a_part_of_a_snapshot_handed_over_outside_one_is_a_trap() {
+    survives("hostile-stray-part", "TEST-STRAY-PART", "outside snapshot");
+}
+
+/// A snapshot handed over in parts without end is refused at the memory
+/// limit (what a snapshot returned whole could not pass either), like a
+/// trap, and the checkpoint commits for the others.
+#[test]
+fn a_snapshot_in_parts_without_end_is_stopped_at_the_memory_limit() {
+    // The instance on its own: the call fails with the limit as reason.
+    let rt = Runtime::new(Limits {
+        memory_bytes: 64 << 20,
+        ..Limits::default()
+    })
+    .unwrap();
+    let source = test_module("hostile-part-flood");
+    let module = AnalyticModule::load(&rt, &source.bytes, &source.origin, None).unwrap();
+    let mut instance = module.instantiate(&rt).unwrap();
+    instance.configure(&[]).unwrap().unwrap();
+    let mut trigger = dump_start("h1".into(), "root".into(), 0, 7, 1_000, "t-1".into());
+    if let Some(process) = trigger.process.as_mut() {
+        process.name = Some("hostile-trigger".into());
+    }
+    instance.process(&[event_to_wit(&trigger)]).unwrap();
+    match instance.snapshot(wit::SnapshotMode::Full) {
+        Err(CallError::Trap(why)) => assert!(
+            why.contains("more than 67108864 bytes (the memory limit)"),
+            "{why}"
+        ),
+        other => panic!("the flood is refused: {other:?}"),
+    }
+    assert!(instance.is_poisoned());
+
+    // In a pipeline: like a garbled snapshot, a failure, not a lost
+    // checkpoint.
+    let tmp = tempfile::tempdir().unwrap();
+    let (log, ids) = stream(60, &[30]);
+    let baseline = replay(&[("audit.log", log.clone())], &config(tmp.path(), ""));
+    let r = replay_with(
+        &[("audit.log", log)],
+        &config(tmp.path(), ""),
+        vec![test_module("hostile-part-flood")],
+    );
+    assert!(r.summary.fatal.is_none(), "{:?}", r.summary.fatal);
+    assert_eq!(by_analytic(&r, "AN0676"), by_analytic(&baseline, "AN0676"));
+    assert!(line(&r, "TEST-PART-FLOOD").stats.failures >= 1);
+    let processed: BTreeSet<String> = by_analytic(&r, "TEST-PART-FLOOD").into_keys().collect();
     let markers: BTreeSet<String> = ids[..30].iter().chain(&ids[31..]).cloned().collect();
     assert_eq!(processed, markers);
     assert!(

@@ -363,13 +363,19 @@ fn bare_snapshot(mut inst: AnalyticInstance) {
     let r = inst.snapshot(wit::SnapshotMode::Full);
     let d = t.elapsed();
     match r {
-        Ok(frames) => {
-            let count = dumpwatch_frames::frames(&frames).count();
+        Ok(parts) => {
+            let count: usize = parts
+                .iter()
+                .map(|part| dumpwatch_frames::frames(part).count())
+                .sum();
+            let bytes: usize = parts.iter().map(Vec::len).sum();
             println!(
-                "  guest snapshot(full) alone: {:.2} s ({count} entries, {:.0} MB of state frames, {:.0} bytes per entry)",
+                "  guest snapshot(full) alone: {:.2} s ({count} entries, {:.0} MB of state frames in {} parts, {:.0} bytes per entry; the instance's linear memory {:.0} MB after it)",
                 secs(d),
-                mb(frames.len() as u64),
-                frames.len() as f64 / count as f64
+                mb(bytes as u64),
+                parts.len(),
+                bytes as f64 / count as f64,
+                mb(inst.memory_bytes() as u64)
             );
         }
         Err(e) => println!(
@@ -396,7 +402,7 @@ fn breakdown(flow: &Flow, store: &Path, scratch: &Path) {
             id: "AN0676".into(),
             record: AnalyticRecord::default(),
             full: true,
-            frames: frames.clone(),
+            frames: vec![frames.clone()],
         }],
         ..Default::default()
     };

@@ -30,7 +30,10 @@ pub trait Analytic: Default + 'static {
     fn advance(&mut self, watermark: Timestamp) -> Vec<Finding>;
 
     /// Export state as state frames ([`crate::state::SnapshotWriter`]
-    /// writes them): everything, or what changed since the last call.
+    /// writes them): everything, or what changed since the last call. In
+    /// the component, the writer hands its frames to the host in parts as
+    /// it goes ([`crate::state::in_parts`]) and the frames returned are the
+    /// last part.
     fn snapshot(&mut self, mode: SnapshotMode) -> Vec<u8>;
 
     /// Replace all state with the entries of `frames`
@@ -148,7 +151,13 @@ macro_rules! export_analytic {
                     with(|a| a.advance(watermark))
                 }
                 fn snapshot(mode: t::SnapshotMode) -> t::StateFrames {
-                    with(|a| a.snapshot(mode))
+                    // The frames go to the host in parts as they are
+                    // written, so a large state's snapshot is never whole
+                    // in the component.
+                    fn hand_over(entries: &[u8]) {
+                        $crate::bindings::dumpwatch::analytic::host::state_part(entries);
+                    }
+                    with(|a| $crate::state::in_parts(hand_over, || a.snapshot(mode)))
                 }
                 fn restore(
                     frames: t::StateFrames,

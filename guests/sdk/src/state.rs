@@ -68,6 +68,35 @@ thread_local! {
     /// above every table this instance wrote or restored, so a new table
     /// never replaces one that merged entries still refer to.
     static NEXT_TABLE: Cell<u32> = const { Cell::new(1) };
+
+    /// Where the first [`SnapshotWriter`] made during the component's
+    /// `snapshot` call hands its frames over in parts ([`in_parts`]).
+    static PART_SINK: Cell<Option<PartSink>> = const { Cell::new(None) };
+}
+
+/// Where a snapshot's parts go: the host's `state-part` in a component.
+pub type PartSink = fn(&[u8]);
+
+/// About how many bytes of frames a [`SnapshotWriter`] holds before it
+/// hands them over, when it does ([`in_parts`]).
+pub const PART_BYTES: usize = 4 << 20;
+
+/// Run `snapshot` with the first [`SnapshotWriter`] it makes handing its
+/// frames to `sink` whenever it holds [`PART_BYTES`] or more, so the
+/// frames of a large state are never all in memory at once. What the
+/// writer still holds at the end is what it returns. The component's
+/// `snapshot` export runs the analytic's snapshot this way with
+/// `host.state-part` as the sink ([`crate::export_analytic!`]); a writer
+/// made outside it, natively for one, keeps everything.
+///
+/// Only the first writer hands over, so a snapshot assembled from the
+/// frames of several writers stays whole frames in each part; every frame
+/// is an entry by key, so their order does not matter to a restore.
+pub fn in_parts<R>(sink: PartSink, snapshot: impl FnOnce() -> R) -> R {
+    PART_SINK.with(|slot| slot.set(Some(sink)));
+    let result = snapshot();
+    PART_SINK.with(|slot| slot.set(None));
+    result
 }
 
 /// `bytes` read by `read`, which must take all of them.
@@ -210,6 +239,10 @@ pub struct SnapshotWriter {
     /// Whether the table of names was written already (a full snapshot's
     /// comes first).
     table_written: bool,
+    /// Where the frames go in parts, if they do ([`in_parts`]).
+    sink: Option<PartSink>,
+    /// Bytes of frames handed over in parts so far.
+    handed: usize,
     errors: Vec<CodecError>,
 }
 
@@ -233,6 +266,8 @@ impl SnapshotWriter {
             names: NameCoding::Serial(NamesUsed::default()),
             wrote_values: false,
             table_written: false,
+            sink: PART_SINK.with(Cell::take),
+            handed: 0,
             errors: Vec::new(),
         };
         writer.meta(FORMAT, format);
@@ -250,7 +285,32 @@ impl SnapshotWriter {
     /// Reserve room for about `bytes` more bytes of frames (a full snapshot
     /// of a large state then grows its buffer once).
     pub fn reserve(&mut self, bytes: usize) {
+        let bytes = match self.sink {
+            // A part ends with the frame that fills it: room for a frame
+            // more, so the buffer does not grow (copy) at the end.
+            Some(_) => bytes.min(PART_BYTES + PART_BYTES / 8),
+            None => bytes,
+        };
         self.frames.reserve(bytes);
+    }
+
+    /// Write the key buffer's frame, with the value buffer or as a
+    /// deletion; hand the frames over once they are a part.
+    fn frame(&mut self, deletion: bool) {
+        let value = (!deletion).then_some(self.value.as_slice());
+        dumpwatch_frames::put(&mut self.frames, &self.key, value);
+        if let Some(sink) = self.sink
+            && self.frames.len() >= PART_BYTES
+        {
+            sink(&self.frames);
+            self.handed = self.handed.saturating_add(self.frames.len());
+            self.frames.clear();
+        }
+    }
+
+    /// Bytes of frames written so far, handed over in parts or not.
+    pub fn written(&self) -> usize {
+        self.handed.saturating_add(self.frames.len())
     }
 
     /// Write meta entry `name`.
@@ -260,7 +320,7 @@ impl SnapshotWriter {
         self.key.extend_from_slice(name.as_bytes());
         self.value.clear();
         match codec::encode_into(value, &mut self.value) {
-            Ok(()) => dumpwatch_frames::put(&mut self.frames, &self.key, Some(&self.value)),
+            Ok(()) => self.frame(false),
             Err(err) => self.errors.push(err),
         }
     }
@@ -278,7 +338,7 @@ impl SnapshotWriter {
         let out = &mut self.value;
         let tagged = (self.table, value);
         match self.names.scope(|| codec::encode_into(&tagged, out)) {
-            Ok(()) => dumpwatch_frames::put(&mut self.frames, &self.key, Some(&self.value)),
+            Ok(()) => self.frame(false),
             Err(err) => self.errors.push(err),
         }
     }
@@ -302,7 +362,7 @@ impl SnapshotWriter {
         let mut out = Packer::new(&mut self.value, used);
         out.u64(u64::from(self.table));
         value.pack(&mut out);
-        dumpwatch_frames::put(&mut self.frames, &self.key, Some(&self.value));
+        self.frame(false);
     }
 
     /// Encode `key` in `space` into the key buffer. Without a value, write
@@ -323,7 +383,7 @@ impl SnapshotWriter {
             return None;
         }
         let Some(value) = value else {
-            dumpwatch_frames::put(&mut self.frames, &self.key, None);
+            self.frame(true);
             return None;
         };
         self.value.clear();
@@ -691,6 +751,58 @@ mod tests {
             deleted[0].0,
             [&[1u8][..], &codec::encode("c").unwrap()].concat()
         );
+    }
+
+    thread_local! {
+        /// What the test sink of [`in_parts`] was handed.
+        static HANDED: std::cell::RefCell<Vec<Vec<u8>>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+
+    fn sink(part: &[u8]) {
+        HANDED.with(|handed| handed.borrow_mut().push(part.to_vec()));
+    }
+
+    #[test]
+    fn a_snapshot_in_parts_hands_over_whole_frames_that_join_into_the_whole() {
+        let mut store: KeyedStore<String, String> = KeyedStore::new();
+        // About 15 MB of frames: three parts and the rest.
+        for k in 0..60_000 {
+            store.insert(format!("key-{k}"), "v".repeat(k % 500));
+        }
+        let written = Cell::new(0);
+        let write = |store: &mut KeyedStore<String, String>| {
+            let mut writer = SnapshotWriter::new("test/1", SnapshotMode::Full);
+            writer.reserve(64 << 20);
+            if writer.sink.is_some() {
+                // Room for a part, not for the whole snapshot.
+                assert!(writer.frames.capacity() < 2 * PART_BYTES);
+            }
+            store.snapshot_into(&mut writer, 1, SnapshotMode::Full);
+            // A second writer in the same snapshot keeps its frames.
+            let mut second = SnapshotWriter::new("test/1", SnapshotMode::Full);
+            store.snapshot_into(&mut second, 1, SnapshotMode::Full);
+            written.set(writer.written());
+            let (rest, errors) = writer.finish();
+            assert!(errors.is_empty());
+            (rest, second.finish().0)
+        };
+        let (whole, _) = write(&mut store);
+        let (rest, second) = in_parts(sink, || write(&mut store));
+        let mut parts = HANDED.with(|handed| handed.take());
+        assert!(parts.len() >= 2, "{} parts", parts.len());
+        for part in &parts {
+            assert!(part.len() >= PART_BYTES, "only the last part is short");
+            assert!(part.len() < PART_BYTES + 1024, "a frame over the size");
+            assert!(frames(part).all(|frame| frame.is_ok()));
+        }
+        parts.push(rest);
+        assert_eq!(parts.concat(), whole, "the parts joined are the whole");
+        assert_eq!(written.get(), whole.len(), "written() counts the parts");
+        assert_eq!(second, whole, "the second writer handed nothing over");
+        // Outside `in_parts`, a writer keeps everything again.
+        let (after, _) = write(&mut store);
+        assert_eq!(after, whole);
+        assert!(HANDED.with(|handed| handed.borrow().is_empty()));
     }
 
     #[test]

@@ -183,30 +183,6 @@ impl Analytic {
         Ok(())
     }
 
-    /// Begin giving this instance the state of a checkpoint, its stored
-    /// state frames handed over in parts (`size` bytes in all, whole frames
-    /// in each part), and hand over every part `parts` yields;
-    /// [`Analytic::restore_end`] concludes it. Until then the instance
-    /// holds no state of its own.
-    pub fn restore_parts(
-        &mut self,
-        size: u64,
-        parts: impl IntoIterator<Item = Vec<u8>>,
-    ) -> Result<(), CallError> {
-        self.instance.restore_begin(size)?;
-        for part in parts {
-            self.instance.restore_part(&part)?;
-        }
-        Ok(())
-    }
-
-    /// Conclude [`Analytic::restore_parts`]: the analytic's answer for all
-    /// the parts. `Ok(Err)` is the analytic's own refusal (an
-    /// incompatible state format).
-    pub fn restore_end(&mut self) -> Result<Result<(), String>, CallError> {
-        self.instance.restore_end()
-    }
-
     /// Make the calls of a replay log again, in order, after the checkpoint
     /// they follow was restored: the instance reaches the state they led
     /// to. Returns the findings they produced.

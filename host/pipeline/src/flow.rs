@@ -24,12 +24,13 @@ use dumpwatch_runtime::convert::{event_to_wit, finding_from_wit};
 use dumpwatch_runtime::{CallError, Runtime, wit};
 use dumpwatch_state::{
     AnalyticRecord, AnalyticUpdate, Checkpoint, Committed, Entry, EntryChange, SourceRecord,
-    StateSize, Store, StoreError, StoreView,
+    StateSize, Store, StoreError,
 };
 
 use crate::analytics::{Analytic, FailurePolicy, ReplayOp};
 use crate::dedup::Dedup;
 use crate::enrich::Inventory;
+use crate::handover::{Restored, checked, restore_stored};
 use crate::sink::{Sink, render};
 use crate::watermark::{SourceId, Timeliness, Watermarks};
 
@@ -891,73 +892,12 @@ impl Flow {
     }
 }
 
-/// Size of the parts a stored state is restored in: large enough that a
-/// call per part costs nothing next to the part, small enough that the
-/// buffers of the parts in flight are reused rather than fresh memory.
-const RESTORE_PART: usize = 4 << 20;
-
-/// What [`restore_in_parts`] got: the analytic's answer (a refusal of
-/// the state, or a failed call), and the first keys of the state, to show
-/// when it is refused.
-pub(crate) type Restored = (Result<Result<(), String>, CallError>, Vec<String>);
-
-/// Restore `a` from the state `store` holds for it; see [`restore_in_parts`].
+/// Restore `a` from the state `store` holds for it; see [`restore_stored`].
 fn restore_from_store(store: &Store, a: &mut Analytic) -> Result<Restored, FlowError> {
     let view = store
         .view()
         .map_err(|e| FlowError::Checkpoint(e.to_string()))?;
-    restore_in_parts(a, &view).map_err(FlowError::Checkpoint)
-}
-
-/// Restore `a` from the state `view` holds for it. The view reads it a
-/// part at a time on a thread of its own while the analytic takes the
-/// part before, so the read overlaps the analytic's work rather than
-/// coming before all of it, and the host never holds the whole state. A
-/// read that fails is an error before the analytic is asked to conclude:
-/// it never restores part of its state.
-pub(crate) fn restore_in_parts(a: &mut Analytic, view: &StoreView) -> Result<Restored, String> {
-    let id = a.info.id.clone();
-    let size = view.state_size(&id).map_err(|e| e.to_string())?;
-    let mut sample = Vec::new();
-    let (handed, read) = std::thread::scope(|scope| {
-        // One part in the channel, one being read, one being handed over.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(1);
-        let id = &id;
-        let reader =
-            scope.spawn(move || view.frame_parts(id, RESTORE_PART, |part| tx.send(part).is_ok()));
-        let parts = rx.into_iter().inspect(|part| {
-            if sample.is_empty() {
-                sample = dumpwatch_frames::frames(part)
-                    .take(20)
-                    .filter_map(Result::ok)
-                    .map(|frame| String::from_utf8_lossy(frame.key).into_owned())
-                    .collect();
-            }
-        });
-        // The receiver goes with `parts`, so a failed call stops the reader.
-        let handed = a.restore_parts(size.base.saturating_add(size.changes), parts);
-        (handed, reader.join())
-    });
-    match read {
-        Ok(Ok(())) => {}
-        Ok(Err(e)) => return Err(e.to_string()),
-        Err(_) => return Err(format!("reading the stored state of {id} failed")),
-    }
-    let answer = match handed {
-        Ok(()) => a.restore_end(),
-        Err(e) => Err(e),
-    };
-    Ok((answer, sample))
-}
-
-/// A snapshot whose bytes are not whole state frames is a failed call of a
-/// broken or hostile module, handled like a trap; it must not reach the
-/// store, where it would fail the whole checkpoint.
-fn checked(frames: Vec<u8>) -> Result<Vec<u8>, CallError> {
-    match dumpwatch_frames::frames(&frames).try_for_each(|frame| frame.map(drop)) {
-        Ok(()) => Ok(frames),
-        Err(e) => Err(CallError::Invalid(format!("snapshot: {e}"))),
-    }
+    restore_stored(&mut a.instance, &a.info.id, &view).map_err(FlowError::Checkpoint)
 }
 
 impl Drop for Flow {

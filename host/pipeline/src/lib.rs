@@ -22,6 +22,7 @@ pub mod analytics;
 pub mod dedup;
 pub mod enrich;
 pub mod flow;
+pub mod handover;
 pub mod live;
 pub mod metrics;
 pub mod prefilter;

@@ -28,7 +28,8 @@ use dumpwatch_runtime::{AnalyticModule, Runtime, wit};
 use dumpwatch_state::StoreView;
 
 use crate::analytics::{Analytic, ReplayOp};
-use crate::flow::{Flow, restore_in_parts};
+use crate::flow::Flow;
+use crate::handover::{restore_snapshot, restore_stored};
 
 /// What a swap did.
 #[derive(Clone, Debug)]
@@ -115,7 +116,7 @@ impl ReloadContext {
                 .view
                 .as_ref()
                 .map_err(Clone::clone)
-                .and_then(|view| restore_in_parts(&mut new, view));
+                .and_then(|view| restore_stored(&mut new.instance, &new.info.id, view));
             match restored {
                 Err(e) => {
                     // A restore begun and not concluded: start the new
@@ -262,9 +263,9 @@ impl Flow {
 
     /// Swap a new version in by handing the running state over directly:
     /// the old instance processes what it was given, its full snapshot is
-    /// restored into the new one, which takes its place. A new version that
-    /// rejects the old state starts empty, and the windows dropped are
-    /// reported.
+    /// restored into the new one in the parts it came out in, and the new
+    /// one takes its place. A new version that rejects the old state starts
+    /// empty, and the windows dropped are reported.
     pub fn replace_analytic(&mut self, mut new: Analytic) -> Result<SwapOutcome, String> {
         let id = new.info.id.clone();
         let Some(i) = self.analytics.iter().position(|a| a.info.id == id) else {
@@ -273,7 +274,7 @@ impl Flow {
         self.flush_batch(i);
         let old = &mut self.analytics[i];
         let windows = open_windows(old);
-        let entries = old
+        let parts = old
             .instance
             .snapshot(wit::SnapshotMode::Full)
             .map_err(|e| format!("{id}: cannot snapshot the running version: {e}"))?;
@@ -284,7 +285,7 @@ impl Flow {
             windows_carried: 0,
             dropped: None,
         };
-        let kept = match new.instance.restore(&entries) {
+        let kept = match restore_snapshot(&mut new.instance, parts) {
             Ok(Ok(())) => {
                 outcome.windows_carried = windows;
                 true

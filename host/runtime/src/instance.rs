@@ -116,9 +116,20 @@ impl AnalyticInstance {
         Ok(self.bound(f))
     }
 
-    /// The analytic's state as state frames (`dumpwatch_frames`).
-    pub fn snapshot(&mut self, mode: wit::SnapshotMode) -> Result<Vec<u8>, CallError> {
-        self.call(|g, s| g.call_snapshot(s, mode))
+    /// The analytic's state as state frames (`dumpwatch_frames`), in the
+    /// parts it came in: those handed over during the call
+    /// (`host.state-part`), then the one returned. Empty parts are left
+    /// out. The guest's parts are its to cut: the host checks that each
+    /// holds whole frames.
+    pub fn snapshot(&mut self, mode: wit::SnapshotMode) -> Result<Vec<Vec<u8>>, CallError> {
+        self.store.data_mut().begin_snapshot();
+        let last = self.call(|g, s| g.call_snapshot(s, mode));
+        let mut parts = self.store.data_mut().end_snapshot();
+        let last = last?;
+        if !last.is_empty() {
+            parts.push(last);
+        }
+        Ok(parts)
     }
 
     /// Replace the analytic's state with the entries of `frames`.

@@ -30,6 +30,9 @@ mod bindings {
         world: "analytic",
         path: "../../wit",
         additional_derives: [PartialEq],
+        // A part handed over outside a snapshot, or past the limit, fails
+        // the call.
+        imports: { "dumpwatch:analytic/host.state-part": trappable },
     });
 }
 

@@ -35,6 +35,19 @@ pub struct HostState {
     output: CapturedOutput,
     /// Log lines the guest wrote during the current call.
     log_lines: u32,
+    /// The parts of the snapshot being taken (`host.state-part`); `None`
+    /// outside `snapshot`.
+    snapshot: Option<SnapshotParts>,
+    /// Most bytes one snapshot may hand over: the memory limit, which a
+    /// snapshot returned whole could not pass either.
+    max_snapshot: usize,
+}
+
+/// The parts a snapshot handed over so far.
+#[derive(Default)]
+struct SnapshotParts {
+    parts: Vec<Vec<u8>>,
+    bytes: usize,
 }
 
 impl HostState {
@@ -70,7 +83,19 @@ impl HostState {
             label,
             output,
             log_lines: 0,
+            snapshot: None,
+            max_snapshot: memory_bytes,
         }
+    }
+
+    /// A snapshot begins: take its parts from now on.
+    pub(crate) fn begin_snapshot(&mut self) {
+        self.snapshot = Some(SnapshotParts::default());
+    }
+
+    /// The snapshot has returned: the parts it handed over, in order.
+    pub(crate) fn end_snapshot(&mut self) -> Vec<Vec<u8>> {
+        self.snapshot.take().map(|s| s.parts).unwrap_or_default()
     }
 
     /// Move what the guest printed into the host log and reset per-call
@@ -168,6 +193,23 @@ const MAX_LOG_LINE: usize = 4096;
 impl types::Host for HostState {}
 
 impl host::Host for HostState {
+    fn state_part(&mut self, entries: Vec<u8>) -> wasmtime::Result<()> {
+        let Some(snapshot) = self.snapshot.as_mut() else {
+            wasmtime::bail!("state-part called outside snapshot");
+        };
+        snapshot.bytes = snapshot.bytes.saturating_add(entries.len());
+        if snapshot.bytes > self.max_snapshot {
+            wasmtime::bail!(
+                "snapshot handed over more than {} bytes (the memory limit)",
+                self.max_snapshot
+            );
+        }
+        if !entries.is_empty() {
+            snapshot.parts.push(entries);
+        }
+        Ok(())
+    }
+
     fn log(&mut self, level: host::Level, message: String) {
         self.log_lines += 1;
         if self.log_lines > MAX_LOG_LINES_PER_CALL {

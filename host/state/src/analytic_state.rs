@@ -37,24 +37,24 @@ impl<'txn> AnalyticState<'txn> {
         Ok(())
     }
 
-    /// Replace everything stored for `id` with the full snapshot `frames`.
-    pub(crate) fn replace(&mut self, id: &str, bytes: &[u8]) -> Result<StateSize, String> {
-        check(bytes).map_err(|e| e.to_string())?;
+    /// Replace everything stored for `id` with the full snapshot `parts`.
+    pub(crate) fn replace(&mut self, id: &str, parts: &[Vec<u8>]) -> Result<StateSize, String> {
+        let bytes = check(parts).map_err(|e| e.to_string())?;
         self.remove(id).map_err(|e| e.to_string())?;
-        write_pieces(&mut self.base, id, 0, bytes, "full snapshot too large")?;
+        write_pieces(&mut self.base, id, 0, parts, "full snapshot too large")?;
         self.set_size(
             id,
             StateSize {
-                base: bytes.len() as u64,
+                base: bytes,
                 changes: 0,
             },
         )
     }
 
-    /// Record the changes `frames` for `id`, over what is stored: appended
+    /// Record the changes `parts` for `id`, over what is stored: appended
     /// after the changes before them.
-    pub(crate) fn apply(&mut self, id: &str, bytes: &[u8]) -> Result<StateSize, String> {
-        check(bytes).map_err(|e| e.to_string())?;
+    pub(crate) fn apply(&mut self, id: &str, parts: &[Vec<u8>]) -> Result<StateSize, String> {
+        let bytes = check(parts).map_err(|e| e.to_string())?;
         let (base, changes) = self
             .sizes
             .get(id)
@@ -72,12 +72,12 @@ impl<'txn> AnalyticState<'txn> {
         let first = last
             .map_or(Some(0), |n| n.checked_add(1))
             .ok_or_else(|| too_many.to_owned())?;
-        write_pieces(&mut self.changes, id, first, bytes, too_many)?;
+        write_pieces(&mut self.changes, id, first, parts, too_many)?;
         self.set_size(
             id,
             StateSize {
                 base,
-                changes: changes.saturating_add(bytes.len() as u64),
+                changes: changes.saturating_add(bytes),
             },
         )
     }
@@ -90,17 +90,18 @@ impl<'txn> AnalyticState<'txn> {
     }
 }
 
-/// Write `bytes` into `table` as pieces of at most [`SEGMENT`] bytes,
-/// numbered from `first`. Cut anywhere: pieces are only ever read back
-/// joined ([`read_pieces`]).
+/// Write `parts` into `table` as pieces of at most [`SEGMENT`] bytes,
+/// numbered from `first`. Each part is cut on its own, anywhere: pieces
+/// are only ever read back joined ([`read_pieces`]).
 fn write_pieces(
     table: &mut redb::Table<'_, (&'static str, u32), &'static [u8]>,
     id: &str,
     first: u32,
-    bytes: &[u8],
+    parts: &[Vec<u8>],
     too_many: &str,
 ) -> Result<(), String> {
-    for (n, piece) in bytes.chunks(SEGMENT).enumerate() {
+    let pieces = parts.iter().flat_map(|part| part.chunks(SEGMENT));
+    for (n, piece) in pieces.enumerate() {
         let n = u32::try_from(n)
             .ok()
             .and_then(|n| first.checked_add(n))
@@ -110,9 +111,13 @@ fn write_pieces(
     Ok(())
 }
 
-/// Check that `bytes` is a sequence of whole frames.
-fn check(bytes: &[u8]) -> Result<(), FrameError> {
-    frames(bytes).try_for_each(|frame| frame.map(drop))
+/// Check that each of `parts` is a sequence of whole frames; their bytes
+/// in all.
+fn check(parts: &[Vec<u8>]) -> Result<u64, FrameError> {
+    for part in parts {
+        frames(part).try_for_each(|frame| frame.map(drop))?;
+    }
+    Ok(parts.iter().map(|part| part.len() as u64).sum())
 }
 
 /// The stored state of `id` as frames for `restore`: the full snapshot

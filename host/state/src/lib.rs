@@ -139,9 +139,9 @@ pub struct AnalyticUpdate {
     /// `frames` is a full snapshot that replaces everything stored, instead
     /// of changes to apply.
     pub full: bool,
-    /// The snapshot's state frames (`dumpwatch_frames`); a deleted key only
-    /// in changes.
-    pub frames: Vec<u8>,
+    /// The snapshot's state frames (`dumpwatch_frames`), in the parts it
+    /// came in, each of whole frames; a deleted key only in changes.
+    pub frames: Vec<Vec<u8>>,
 }
 
 /// How much state the store holds for one analytic.

@@ -11,7 +11,7 @@ fn update(id: &str, full: bool, entries: &[(&str, Option<&str>)]) -> AnalyticUpd
             open_windows: entries.len() as u64,
         },
         full,
-        frames: pack(entries),
+        frames: vec![pack(entries)],
     }
 }
 
@@ -378,10 +378,86 @@ fn changes_that_outgrow_the_full_snapshot_ask_for_a_new_one() {
 }
 
 #[test]
+fn a_snapshot_in_parts_is_stored_as_the_parts_joined() {
+    let s = Store::in_memory().expect("store");
+    // Parts as an analytic hands them over: whole frames each, of any
+    // size, one of them over a segment, and an empty one.
+    let big = "x".repeat(SEGMENT + 1000);
+    let full: Vec<(String, String)> = (0..20)
+        .map(|i| (format!("k{i:02}"), format!("v{i}")))
+        .chain([("k99".to_string(), big.clone())])
+        .collect();
+    let entries: Vec<(&str, Option<&str>)> = full
+        .iter()
+        .map(|(k, v)| (k.as_str(), Some(v.as_str())))
+        .collect();
+    let mut snapshot = update("A", true, &[]);
+    snapshot.frames = vec![
+        pack(&entries[..1]),
+        pack(&entries[1..4]),
+        Vec::new(),
+        pack(&entries[4..20]),
+        pack(&entries[20..]),
+    ];
+    let committed = s
+        .commit(&Checkpoint {
+            analytics: vec![snapshot],
+            ..Default::default()
+        })
+        .expect("commit");
+    assert_eq!(s.frames("A").expect("frames"), pack(&entries));
+    assert_eq!(committed.sizes["A"].base, pack(&entries).len() as u64);
+    assert_parts_join(&s, "A", 4 << 20);
+
+    // Changes in parts merge over it like changes in one.
+    let mut changes = update("A", false, &[]);
+    changes.frames = vec![
+        pack(&[("k01", Some("new")), ("k02", None)]),
+        pack(&[("k50", Some("added"))]),
+    ];
+    s.commit(&Checkpoint {
+        analytics: vec![changes],
+        ..Default::default()
+    })
+    .expect("commit");
+    let mut expected: Vec<(String, String)> = full
+        .iter()
+        .filter(|(k, _)| k != "k02")
+        .map(|(k, v)| match k.as_str() {
+            "k01" => (k.clone(), "new".to_string()),
+            _ => (k.clone(), v.clone()),
+        })
+        .chain([("k50".to_string(), "added".to_string())])
+        .collect();
+    expected.sort();
+    assert_eq!(keys(&s, "A"), expected);
+    assert_parts_join(&s, "A", 1000);
+}
+
+#[test]
+fn a_garbled_part_is_refused_and_the_checkpoint_is_not_written() {
+    let s = Store::in_memory().expect("store");
+    let mut bad = update("A", true, &[("a", Some("1"))]);
+    // Whole frames only when joined: each part must hold whole frames.
+    let mut whole = pack(&[("b", Some("2"))]);
+    let tail = whole.split_off(2);
+    bad.frames.extend([whole, tail]);
+    let err = s
+        .commit(&Checkpoint {
+            analytics: vec![bad],
+            outbox: vec!["f".into()],
+            ..Default::default()
+        })
+        .expect_err("a part cut in a frame");
+    assert!(err.to_string().contains("state frame"), "{err}");
+    assert!(s.load().expect("load").outbox.is_empty());
+}
+
+#[test]
 fn garbled_frames_are_refused_and_the_checkpoint_is_not_written() {
     let s = Store::in_memory().expect("store");
     let mut bad = update("A", false, &[("a", Some("1"))]);
-    bad.frames.pop();
+    bad.frames[0].pop();
     let err = s
         .commit(&Checkpoint {
             analytics: vec![bad],

@@ -38,7 +38,8 @@ impl Engine {
                 // for good (wasm memory never shrinks; a fixed 192 bytes a
                 // window grew it by 60 MB more than the 125 MB snapshot of
                 // a million windows needed), and growing a buffer this
-                // size copies it.
+                // size copies it. In the component the writer hands its
+                // frames over in parts and reserves for one part only.
                 let estimate = self.window_count.saturating_mul(self.entry_bytes);
                 writer.reserve(estimate.saturating_add(estimate / 32));
                 for (host, host_state) in &self.hosts {
@@ -79,10 +80,10 @@ impl Engine {
                 }
             }
         }
-        let (entries, errors) = writer.finish();
         if mode == SnapshotMode::Full {
-            self.learn_entry_bytes(entries.len());
+            self.learn_entry_bytes(writer.written());
         }
+        let (entries, errors) = writer.finish();
         for error in errors {
             log::error(&format!("snapshot entry left out: {error}"));
         }

@@ -28,6 +28,12 @@ pub enum Misbehaviour {
     /// From the trigger on, return snapshots that are not state frames (a
     /// length that runs past the end).
     GarbledState,
+    /// On the trigger, hand the host a part of a snapshot from `process`,
+    /// outside any snapshot.
+    StrayPart,
+    /// From the trigger on, hand the host parts of a snapshot without end,
+    /// until it refuses them.
+    PartFlood,
 }
 
 /// The shared implementation.
@@ -57,6 +63,15 @@ fn finding(id: &str, uid: &str, title: String, e: &Event) -> Finding {
         evidence: vec![],
         event_count: 1,
     }
+}
+
+/// Hand `part` to the host as a part of a snapshot (`host.state-part`),
+/// whether or not a snapshot is being taken.
+fn hand_over(part: &[u8]) {
+    #[cfg(target_arch = "wasm32")]
+    dumpwatch_sdk::bindings::dumpwatch::analytic::host::state_part(part);
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = part;
 }
 
 fn process_name(e: &Event) -> &str {
@@ -123,7 +138,15 @@ impl Core {
             Misbehaviour::Flood => (0..200_000)
                 .map(|i| finding(self.id, &format!("flood-{i}"), String::new(), e))
                 .collect(),
-            Misbehaviour::StateFormat(_) | Misbehaviour::GarbledState => Vec::new(),
+            Misbehaviour::StateFormat(_) | Misbehaviour::GarbledState | Misbehaviour::PartFlood => {
+                Vec::new()
+            }
+            Misbehaviour::StrayPart => {
+                let mut part = Vec::new();
+                dumpwatch_frames::put(&mut part, b"stray", Some(b"part"));
+                hand_over(&part);
+                Vec::new()
+            }
             Misbehaviour::Wasi => {
                 let file = match std::fs::read_to_string("/etc/passwd") {
                     Ok(s) => format!("file ALLOWED ({} bytes)", s.len()),
@@ -162,6 +185,15 @@ impl Core {
         if self.triggered && self.kind == Misbehaviour::GarbledState {
             // A key of 100 bytes, of which 3 follow.
             return vec![100, b'a', b'b', b'c'];
+        }
+        if self.triggered && self.kind == Misbehaviour::PartFlood {
+            let mut part = Vec::new();
+            let filler = vec![7u8; 4 << 20];
+            for n in 0u32.. {
+                part.clear();
+                dumpwatch_frames::put(&mut part, &n.to_le_bytes(), Some(&filler));
+                hand_over(&part);
+            }
         }
         let mut frames = Vec::new();
         dumpwatch_frames::put(&mut frames, b"format", Some(&[self.format()]));

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::{Context, Result, bail};
 use dumpwatch_event::time::format_rfc3339_ms;
+use dumpwatch_pipeline::handover::restore_stored;
 use dumpwatch_pipeline::{Mode, lateness_ms, runtime_limits, store_path};
 use dumpwatch_runtime::{AnalyticModule, Runtime};
 use dumpwatch_state::Store;
@@ -103,8 +104,9 @@ pub fn run(args: Args) -> Result<ExitCode> {
             continue;
         };
         let mut inst = module.instantiate(&rt)?;
-        let frames = store.frames(id)?;
-        match inst.restore(&frames) {
+        let (restored, _) = restore_stored(&mut inst, id, &store.view()?)
+            .map_err(|e| anyhow::anyhow!("{id}: {e}"))?;
+        match restored {
             Ok(Ok(())) => {
                 let ins = inst.inspect(args.windows).context("inspect")?;
                 for w in &ins.windows {
