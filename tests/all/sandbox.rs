@@ -191,30 +191,38 @@ fn a_panic_is_a_trap_and_the_analytic_is_rebuilt() {
     survives("hostile-trap", "TEST-TRAP", "trapped");
 }
 
-#[test]
-fn a_snapshot_that_is_not_state_frames_is_a_failure_not_a_lost_checkpoint() {
+/// `guest`, whose snapshots fail from its trigger on, next to the shipped
+/// analytics: a failure counted, not a lost checkpoint. The checkpoint
+/// commits for the others, so the run ends normally and AN0676's finding is
+/// the same; every marker is processed once, before and after the trigger.
+fn snapshot_fails_alone(guest: &str, id: &str) {
     let tmp = tempfile::tempdir().unwrap();
     let (log, ids) = stream(60, &[30]);
     let baseline = replay(&[("audit.log", log.clone())], &config(tmp.path(), ""));
     let r = replay_with(
         &[("audit.log", log)],
         &config(tmp.path(), ""),
-        vec![test_module("hostile-state")],
+        vec![test_module(guest)],
     );
-    // The checkpoint committed for the others: the run ends normally and
-    // AN0676's finding is the same.
     assert!(r.summary.fatal.is_none(), "{:?}", r.summary.fatal);
     assert_eq!(by_analytic(&r, "AN0676"), by_analytic(&baseline, "AN0676"));
-    let l = line(&r, "TEST-STATE");
-    assert!(l.stats.failures >= 1, "the garbled snapshot is counted");
-    // Every marker was processed once, before and after the trigger.
-    let processed: BTreeSet<String> = by_analytic(&r, "TEST-STATE").into_keys().collect();
+    let l = line(&r, id);
+    assert!(
+        l.stats.failures >= 1,
+        "{guest}: the failed snapshot is counted"
+    );
+    let processed: BTreeSet<String> = by_analytic(&r, id).into_keys().collect();
     let markers: BTreeSet<String> = ids[..30].iter().chain(&ids[31..]).cloned().collect();
     assert_eq!(processed, markers);
     assert!(
         r.creations().values().all(|&n| n == 1),
-        "a finding was duplicated"
+        "{guest}: a finding was duplicated"
     );
+}
+
+#[test]
+fn a_snapshot_that_is_not_state_frames_is_a_failure_not_a_lost_checkpoint() {
+    snapshot_fails_alone("hostile-state", "TEST-STATE");
 }
 
 #[test]
@@ -253,24 +261,7 @@ fn a_snapshot_in_parts_without_end_is_stopped_at_the_memory_limit() {
 
     // In a pipeline: like a garbled snapshot, a failure, not a lost
     // checkpoint.
-    let tmp = tempfile::tempdir().unwrap();
-    let (log, ids) = stream(60, &[30]);
-    let baseline = replay(&[("audit.log", log.clone())], &config(tmp.path(), ""));
-    let r = replay_with(
-        &[("audit.log", log)],
-        &config(tmp.path(), ""),
-        vec![test_module("hostile-part-flood")],
-    );
-    assert!(r.summary.fatal.is_none(), "{:?}", r.summary.fatal);
-    assert_eq!(by_analytic(&r, "AN0676"), by_analytic(&baseline, "AN0676"));
-    assert!(line(&r, "TEST-PART-FLOOD").stats.failures >= 1);
-    let processed: BTreeSet<String> = by_analytic(&r, "TEST-PART-FLOOD").into_keys().collect();
-    let markers: BTreeSet<String> = ids[..30].iter().chain(&ids[31..]).cloned().collect();
-    assert_eq!(processed, markers);
-    assert!(
-        r.creations().values().all(|&n| n == 1),
-        "a finding was duplicated"
-    );
+    snapshot_fails_alone("hostile-part-flood", "TEST-PART-FLOOD");
 }
 
 #[test]

@@ -434,30 +434,10 @@ fn a_snapshot_in_parts_is_stored_as_the_parts_joined() {
     assert_parts_join(&s, "A", 1000);
 }
 
-#[test]
-fn a_garbled_part_is_refused_and_the_checkpoint_is_not_written() {
+/// A checkpoint with `bad` state frames is refused whole: not even its
+/// findings are written.
+fn assert_refused(bad: AnalyticUpdate) {
     let s = Store::in_memory().expect("store");
-    let mut bad = update("A", true, &[("a", Some("1"))]);
-    // Whole frames only when joined: each part must hold whole frames.
-    let mut whole = pack(&[("b", Some("2"))]);
-    let tail = whole.split_off(2);
-    bad.frames.extend([whole, tail]);
-    let err = s
-        .commit(&Checkpoint {
-            analytics: vec![bad],
-            outbox: vec!["f".into()],
-            ..Default::default()
-        })
-        .expect_err("a part cut in a frame");
-    assert!(err.to_string().contains("state frame"), "{err}");
-    assert!(s.load().expect("load").outbox.is_empty());
-}
-
-#[test]
-fn garbled_frames_are_refused_and_the_checkpoint_is_not_written() {
-    let s = Store::in_memory().expect("store");
-    let mut bad = update("A", false, &[("a", Some("1"))]);
-    bad.frames[0].pop();
     let err = s
         .commit(&Checkpoint {
             analytics: vec![bad],
@@ -467,6 +447,22 @@ fn garbled_frames_are_refused_and_the_checkpoint_is_not_written() {
         .expect_err("garbled frames");
     assert!(err.to_string().contains("state frame"), "{err}");
     assert!(s.load().expect("load").outbox.is_empty());
+}
+
+#[test]
+fn garbled_frames_are_refused_and_the_checkpoint_is_not_written() {
+    let mut bad = update("A", false, &[("a", Some("1"))]);
+    bad.frames[0].pop();
+    assert_refused(bad);
+}
+
+#[test]
+fn a_part_cut_in_a_frame_is_refused_even_when_the_next_part_completes_it() {
+    let mut bad = update("A", true, &[("a", Some("1"))]);
+    let mut whole = pack(&[("b", Some("2"))]);
+    let tail = whole.split_off(2);
+    bad.frames.extend([whole, tail]);
+    assert_refused(bad);
 }
 
 #[test]
