@@ -439,3 +439,102 @@ fn a_fatal_stop_while_reading_an_open_pipe_ends_the_process() {
         "{stderr}"
     );
 }
+
+/// `state show` over the store a stopped `run` left: each analytic with
+/// its open windows by entity (restored from the store into the loaded
+/// module), each input's position and watermark, and the sizes. The inputs
+/// are followed, so the windows of the last minutes are still open when
+/// SIGTERM stops the run.
+#[test]
+fn state_show_lists_open_windows_positions_and_watermarks() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (audit, http) = busy_stream();
+    let root = tmp.path().join("show");
+    setup(&root, &audit, &http);
+    let followed =
+        config(&root).replace("format = \"auditd\"", "format = \"auditd\"\nfollow = true");
+    std::fs::write(root.join("pipeline.toml"), followed).unwrap();
+    let child = run(&root);
+    // Until every finding the stream closes is out: the count stays put.
+    let mut last = (0, Instant::now());
+    let started = Instant::now();
+    while last.0 == 0 || last.1.elapsed() < Duration::from_secs(3) {
+        assert!(started.elapsed() < Duration::from_secs(120), "no findings");
+        std::thread::sleep(Duration::from_millis(200));
+        let n = findings(&root).len();
+        if n != last.0 {
+            last = (n, Instant::now());
+        }
+    }
+    let term = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(term.success());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let out = Command::new(BIN)
+        .args(["state", "show", "--config"])
+        .arg(root.join("pipeline.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    let an0676 = lines
+        .iter()
+        .position(|l| l.starts_with("  AN0676 v1.0.0"))
+        .unwrap_or_else(|| panic!("no AN0676 line:\n{text}"));
+    let open: usize = lines[an0676]
+        .split(", ")
+        .find_map(|part| part.strip_suffix(" open windows"))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no open windows count: {}", lines[an0676]));
+    assert!((1..=50).contains(&open), "{}", lines[an0676]);
+    let windows: Vec<&str> = lines[an0676 + 1..]
+        .iter()
+        .take_while(|l| l.starts_with("    "))
+        .copied()
+        .collect();
+    assert_eq!(windows.len(), open, "one line per open window:\n{text}");
+    // The windows of the last two episodes end after the watermark (the
+    // newest event less a minute of lateness); each has its finding.
+    let entities: Vec<&str> = windows
+        .iter()
+        .filter_map(|w| w.split_whitespace().next())
+        .collect();
+    assert_eq!(entities, ["db09/2237", "db10/2238"], "{text}");
+    for w in &windows {
+        assert!(
+            w.contains(" → ") && w.contains("legs [exec, dump]") && w.contains(" finding "),
+            "{w}"
+        );
+    }
+    let audit_line = lines
+        .iter()
+        .find(|l| l.contains("audit.log [auditd]"))
+        .unwrap_or_else(|| panic!("no audit input:\n{text}"));
+    assert!(
+        audit_line.contains(&format!("offset {}", audit.len())),
+        "read to its end: {audit_line}"
+    );
+    assert!(
+        !audit_line.contains("read to the end"),
+        "followed: {audit_line}"
+    );
+    assert!(
+        audit_line.contains("newest event 2026-") && audit_line.contains("watermark 2026-"),
+        "{audit_line}"
+    );
+    assert!(text.contains("http.log [zeek]"), "{text}");
+    assert!(text.contains("undelivered findings: 0"), "{text}");
+}
