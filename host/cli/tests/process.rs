@@ -159,6 +159,23 @@ fn run(root: &Path) -> std::process::Child {
         .unwrap()
 }
 
+/// Run `dumpwatch <args> --config <root>/pipeline.toml` to its end; it
+/// must succeed. Its standard output.
+fn succeed(root: &Path, args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .args(args)
+        .arg("--config")
+        .arg(root.join("pipeline.toml"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "dumpwatch {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
 fn findings(root: &Path) -> Vec<Value> {
     std::fs::read_to_string(root.join("findings.ndjson"))
         .unwrap_or_default()
@@ -338,16 +355,7 @@ fn a_corrupt_store_is_refused_unless_reset() {
         std::fs::read(root.join("state/state.redb")).unwrap(),
         b"garbage, not a store"
     );
-    let out = Command::new(BIN)
-        .args(["run", "--reset-state", "--config"])
-        .arg(root.join("pipeline.toml"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    succeed(&root, &["run", "--reset-state"]);
     assert!(!findings(&root).is_empty());
 }
 
@@ -478,17 +486,11 @@ fn state_show_lists_open_windows_positions_and_watermarks() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let out = Command::new(BIN)
-        .args(["state", "show", "--config"])
-        .arg(root.join("pipeline.toml"))
-        .output()
-        .unwrap();
+    let text = succeed(&root, &["state", "show"]);
     assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+        text.starts_with("state store ") && text.lines().next().unwrap().ends_with(" checkpoints)"),
+        "the store's size and checkpoints first:\n{text}"
     );
-    let text = String::from_utf8(out.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     let an0676 = lines
         .iter()
